@@ -1,0 +1,47 @@
+#pragma once
+// Runs other programs (trainers, compilers, QEMU, and tml itself in tests) with captured output.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tml {
+
+struct ProcessOptions {
+  std::filesystem::path cwd;                  // empty: inherit
+  std::map<std::string, std::string> env;     // added to (or replacing in) the inherited environment
+  std::string stdin_text;                     // written to the child's stdin, then closed
+};
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;      // the signal that ended it, or 0
+  std::string out;
+  std::string err;
+};
+
+class Process {
+ public:
+  // Throws tml::Error(ExitCode::external_tool) when the program cannot be started.
+  Process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void send_signal(int sig);
+  // Collects all output until the child exits.
+  ProcessResult wait();
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  int err_fd_ = -1;
+  bool waited_ = false;
+};
+
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
+
+}  // namespace tml
