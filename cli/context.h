@@ -31,5 +31,6 @@ Verb add_new_verb(CLI::App& tml, Context& ctx);
 Verb add_config_verb(CLI::App& tml, Context& ctx);
 Verb add_import_verb(CLI::App& tml, Context& ctx);
 Verb add_dataset_verb(CLI::App& tml, Context& ctx);
+Verb add_preprocess_verb(CLI::App& tml, Context& ctx);
 
 }  // namespace tml::cli

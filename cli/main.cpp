@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
       tml::cli::add_config_verb(app, ctx),
       tml::cli::add_import_verb(app, ctx),
       tml::cli::add_dataset_verb(app, ctx),
+      tml::cli::add_preprocess_verb(app, ctx),
   };
 
   try {

@@ -35,15 +35,6 @@ std::string lower_ext(const fs::path& p) {
   return e;
 }
 
-// The sensor kind a file feeds, or "" when tml does not import that extension.
-std::string sensor_of(const fs::path& p) {
-  std::string e = lower_ext(p);
-  if (kAudioExt.contains(e)) return "audio";
-  if (kImageExt.contains(e)) return "camera";
-  if (kCsvExt.contains(e)) return "imu";
-  return "";
-}
-
 std::vector<fs::path> expand_inputs(const std::vector<fs::path>& inputs) {
   std::vector<fs::path> files;
   for (const auto& input : inputs) {
@@ -56,13 +47,13 @@ std::vector<fs::path> expand_inputs(const std::vector<fs::path>& inputs) {
           if (it->is_directory()) it.disable_recursion_pending();
           continue;
         }
-        if (it->is_regular_file() && !sensor_of(it->path()).empty()) found.push_back(it->path());
+        if (it->is_regular_file() && !sensor_kind_of(it->path()).empty()) found.push_back(it->path());
       }
       if (ec) throw filesystem_error(input.string(), "cannot list the folder (" + ec.message() + ")");
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::is_regular_file(input, ec)) {
-      if (sensor_of(input).empty()) {
+      if (sensor_kind_of(input).empty()) {
         throw invalid_input(input.string(), "unsupported file type '" + input.extension().string() +
                                                 "'; tml imports .wav .flac .ogg .aiff (audio), .png .jpg .bmp "
                                                 "(camera) and .csv (imu)");
@@ -98,7 +89,7 @@ class Preparer {
     Prepared p;
     p.source = file;
     p.label = label_of(file);
-    std::string kind = sensor_of(file);
+    std::string kind = sensor_kind_of(file);
     if (kind != project_.sensor_kind()) {
       throw invalid_input(file.string(), "a " + kind + " file, but this project's sensor is " +
                                              project_.sensor_kind() + " (sensor.kind in tml.yaml)");
@@ -182,6 +173,14 @@ class Preparer {
 };
 
 }  // namespace
+
+std::string sensor_kind_of(const fs::path& p) {
+  std::string e = lower_ext(p);
+  if (kAudioExt.contains(e)) return "audio";
+  if (kImageExt.contains(e)) return "camera";
+  if (kCsvExt.contains(e)) return "imu";
+  return "";
+}
 
 json import_files(const Project& project, DatasetStore& store, const std::vector<fs::path>& inputs,
                   const ImportOptions& options) {

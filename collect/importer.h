@@ -14,6 +14,10 @@
 
 namespace tml {
 
+// The sensor kind a file feeds by its extension ("audio", "camera", "imu"), or "" when tml does
+// not read that kind of file.
+std::string sensor_kind_of(const std::filesystem::path& file);
+
 struct ImportOptions {
   std::optional<std::string> label;  // none: each file's folder name is its label
   bool resample = false;             // convert audio to the project's rate and channel count

@@ -16,7 +16,7 @@ packages=(
   # training backend and references
   python3 python3-numpy python3-torch python3-torchaudio python3-onnx
   # real data and tools to make more
-  espeak-ng sox pocketsphinx-testdata libonnx-testdata
+  espeak-ng sox pocketsphinx-testdata libonnx-testdata python3-skimage dataset-fashion-mnist
 )
 
 missing=()

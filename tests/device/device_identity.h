@@ -1,0 +1,35 @@
+#pragma once
+// Host-side helpers for the host/device identity tests: run tests/device/preprocess_runner.cc,
+// built for x86-64 (preprocess_runner_host) and for the Cortex-M4F (preprocess_runner.elf on QEMU
+// mps2-an386 with semihosting), on the same job file. Compiled into tml_tests
+// (tests/CMakeLists.txt, last block), which defines TML_RUNNER_HOST, TML_RUNNER_ELF and TML_QEMU.
+//
+// Job file format (see preprocess_runner.cc): one job per line, `KIND INPUT OUTPUT [PARAMS...]`.
+// Paths must be absolute-or-relative-to-cwd, without spaces (QEMU joins semihosting args with spaces).
+#include <filesystem>
+#include <string>
+
+namespace tml::test {
+
+struct DeviceRun {
+  int exit_code;       // the runner's exit code; -1 when it was killed (timeout) or died by a signal
+  std::string output;  // stdout (the runner's printf), then stderr if any, then a note when killed
+};
+
+// Kill the run after this many seconds (coreutils `timeout -s KILL`).
+inline constexpr int kDeviceRunTimeoutSeconds = 120;
+
+// qemu-system-arm -M mps2-an386 -cpu cortex-m4 -display none -monitor none -serial null
+//   -semihosting-config enable=on,target=native,arg=preprocess_runner,arg=JOB -kernel ELF
+// NOTE: a SIGTERM'd QEMU exits 0 (DESIGN.md §5): callers must also check the output and the files
+// the job wrote, not only exit_code.
+DeviceRun run_on_qemu(const std::filesystem::path& job_file);
+
+// preprocess_runner_host JOB
+DeviceRun run_on_host(const std::filesystem::path& job_file);
+
+std::filesystem::path runner_host_binary();
+std::filesystem::path runner_elf();
+std::filesystem::path qemu_binary();
+
+}  // namespace tml::test
