@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "feature_extraction.h"
+#include "collect/feature_extraction.h"
 
 namespace tml::cli {
 

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/dataset_store.h"
-#include "feature_extraction.h"
+#include "collect/feature_extraction.h"
 
 namespace tml::cli {
 

@@ -6,7 +6,7 @@
 #include "core/atomic_file.h"
 #include "core/dataset_store.h"
 #include "core/errors.h"
-#include "feature_extraction.h"
+#include "collect/feature_extraction.h"
 #include "feature_plot.h"
 #include "feature_store.h"
 #include "progress_line.h"

@@ -31,19 +31,45 @@ void init_mel(AudioState* s) {
   double lo = hz_to_mel(c.fmin, c.mel_scale), hi = hz_to_mel(c.fmax, c.mel_scale);
   // f_pts[0..bands+1]: band b rises over [f_pts[b], f_pts[b+1]] and falls over [f_pts[b+1], f_pts[b+2]].
   auto f_pt = [&](std::size_t i) { return mel_to_hz(lo + (hi - lo) * static_cast<double>(i) / (bands + 1), c.mel_scale); };
+  // Per bin: the segment j with f_pts[j] <= f < f_pts[j+1] (-1 outside) and the weight on band j's
+  // rising edge (band j-1's falling edge gets 1 - it). Kept in the spectrum and FFT buffers, which
+  // are free during set-up.
+  float* segment = s->spectrum;
+  float* rise = s->fft_buffer;
   for (std::size_t k = 0; k < bins; ++k) {
     double f = static_cast<double>(k) * c.sample_rate / c.fft_size;
-    s->mel_segment[k] = -1.0f;
-    s->mel_rise[k] = 0.0f;
+    segment[k] = -1.0f;
+    rise[k] = 0.0f;
     for (std::size_t j = 0; j <= bands; ++j) {
       double a = f_pt(j), b = f_pt(j + 1);
       if (f >= a && f < b) {
-        s->mel_segment[k] = static_cast<float>(j);
-        s->mel_rise[k] = static_cast<float>((f - a) / (b - a));
+        segment[k] = static_cast<float>(j);
+        rise[k] = static_cast<float>((f - a) / (b - a));
         break;
       }
     }
   }
+  // Band b's weights, bin by bin (its bins are contiguous: segment grows with k): rising where
+  // segment == b, falling where segment == b + 1. Each bin is in at most two bands.
+  std::size_t w = 0;
+  s->mel_bin_lo = bins;
+  s->mel_bin_hi = 0;
+  for (std::size_t b = 0; b < bands; ++b) {
+    std::size_t first = 0, count = 0;
+    for (std::size_t k = 0; k < bins; ++k) {
+      float weight;
+      if (segment[k] == static_cast<float>(b)) weight = rise[k];
+      else if (segment[k] == static_cast<float>(b + 1)) weight = 1.0f - rise[k];
+      else continue;
+      if (count++ == 0) first = k;
+      s->mel_weights[w++] = weight;
+    }
+    s->mel_first[b] = static_cast<std::uint16_t>(first);
+    s->mel_count[b] = static_cast<std::uint16_t>(count);
+    if (count > 0 && first < s->mel_bin_lo) s->mel_bin_lo = first;
+    if (count > 0 && first + count > s->mel_bin_hi) s->mel_bin_hi = first + count;
+  }
+  if (s->mel_bin_hi == 0) s->mel_bin_lo = 0;
   for (std::size_t b = 0; b < bands; ++b) {
     s->mel_norm[b] = c.mel_scale == MelScale::slaney ? static_cast<float>(2.0 / (f_pt(b + 2) - f_pt(b))) : 1.0f;
   }
@@ -73,12 +99,18 @@ void compute_frame(AudioState* s, float* out) {
   const AudioConfig& c = s->config;
   const std::size_t L = c.frame_length, n = c.fft_size, bins = bins_of(c);
   float* buf = s->fft_buffer;
-  for (std::size_t i = 0; i < L; ++i) buf[i] = s->ring[(s->ring_pos + i) % L] * s->window[i];
+  // Oldest sample first: the ring from ring_pos to its end, then from its start (no modulo per sample).
+  const std::size_t tail = L - s->ring_pos;
+  for (std::size_t i = 0; i < tail; ++i) buf[i] = s->ring[s->ring_pos + i] * s->window[i];
+  for (std::size_t i = tail; i < L; ++i) buf[i] = s->ring[i - tail] * s->window[i];
   for (std::size_t i = L; i < n + 2; ++i) buf[i] = 0.0f;
   rfft(s->fft, buf);
-  for (std::size_t k = 0; k < bins; ++k) {
-    float re = buf[2 * k], im = buf[2 * k + 1];
-    float p = re * re + im * im;
+  // Mel features need only the bins their filters cover.
+  const bool all_bins = c.kind == AudioFeatureKind::spectrogram;
+  const std::size_t k_lo = all_bins ? 0 : s->mel_bin_lo, k_hi = all_bins ? bins : s->mel_bin_hi;
+  for (std::size_t k = k_lo; k < k_hi; ++k) {
+    const float re = buf[2 * k], im = buf[2 * k + 1];
+    const float p = re * re + im * im;
     s->spectrum[k] = c.spectrum == SpectrumKind::power ? p : sqrt_f(p);
   }
   if (c.kind == AudioFeatureKind::spectrogram) {
@@ -86,13 +118,14 @@ void compute_frame(AudioState* s, float* out) {
     return;
   }
   const std::size_t bands = c.mel_bands;
-  for (std::size_t b = 0; b < bands; ++b) s->mel[b] = 0.0f;
-  for (std::size_t k = 0; k < bins; ++k) {
-    if (s->mel_segment[k] < 0.0f) continue;
-    std::size_t j = static_cast<std::size_t>(s->mel_segment[k]);
-    float rise = s->mel_rise[k];
-    if (j < bands) s->mel[j] += rise * s->spectrum[k];
-    if (j >= 1) s->mel[j - 1] += (1.0f - rise) * s->spectrum[k];
+  const float* weight = s->mel_weights;
+  for (std::size_t b = 0; b < bands; ++b) {
+    const float* spectrum = s->spectrum + s->mel_first[b];
+    const std::size_t count = s->mel_count[b];
+    float acc = 0.0f;
+    for (std::size_t i = 0; i < count; ++i) acc += weight[i] * spectrum[i];
+    s->mel[b] = acc;
+    weight += count;
   }
   float* logmel = c.kind == AudioFeatureKind::logmel ? out : s->mel;
   for (std::size_t b = 0; b < bands; ++b) logmel[b] = log_f(s->mel[b] * s->mel_norm[b] + c.log_floor);
@@ -140,7 +173,7 @@ Status audio_validate(const AudioConfig& c) {
   if (c.sample_rate == 0 || !(c.fmin >= 0.0f) || !(c.fmax > c.fmin) || c.fmax > c.sample_rate / 2.0f) {
     return Status::bad_argument;
   }
-  if (c.mel_bands == 0 || c.mel_bands > 128 || c.mfcc_coeffs == 0 || c.mfcc_coeffs > c.mel_bands) {
+  if (c.mel_bands == 0 || c.mel_bands > kMaxMelBands || c.mfcc_coeffs == 0 || c.mfcc_coeffs > c.mel_bands) {
     return Status::bad_argument;
   }
   if (!(c.log_floor > 0.0f) || !(c.pre_emphasis >= 0.0f) || !(c.pre_emphasis < 1.0f)) return Status::bad_argument;
@@ -152,7 +185,7 @@ std::size_t audio_workspace_floats(const AudioConfig& c) {
   return rfft_twiddle_floats(n)                                     // FFT twiddles
          + c.frame_length                                           // window
          + n + 2                                                    // fft buffer
-         + 3 * bins                                                 // spectrum, mel_segment, mel_rise
+         + 3 * bins                                                 // spectrum, mel_weights (2 per bin)
          + 2 * c.mel_bands                                          // mel_norm, mel
          + static_cast<std::size_t>(c.mfcc_coeffs) * c.mel_bands    // dct
          + c.mfcc_coeffs                                            // lifter
@@ -174,8 +207,7 @@ Status audio_init(AudioState* s, const AudioConfig& c, float* workspace, std::si
   s->window = p, p += c.frame_length;
   s->fft_buffer = p, p += n + 2;
   s->spectrum = p, p += bins;
-  s->mel_segment = p, p += bins;
-  s->mel_rise = p, p += bins;
+  s->mel_weights = p, p += 2 * bins;
   s->mel_norm = p, p += c.mel_bands;
   s->mel = p, p += c.mel_bands;
   s->dct = p, p += static_cast<std::size_t>(c.mfcc_coeffs) * c.mel_bands;
@@ -203,13 +235,30 @@ Status audio_push(AudioState* s, const float* samples, std::size_t count, float*
   *frame_ready = false;
   std::size_t i = 0;
   while (i < count) {
-    float x = samples[i++];
-    float y = c.pre_emphasis > 0.0f ? x - c.pre_emphasis * s->last_sample : x;
-    s->last_sample = x;
-    s->ring[s->ring_pos] = y;
-    s->ring_pos = (s->ring_pos + 1) % L;
-    if (s->ring_fill < L) ++s->ring_fill;
-    ++s->since_frame;
+    // Samples until the next frame is due: the ring's first fill, then one hop each.
+    const std::size_t due = !s->emitted ? L - s->ring_fill : c.hop_length - s->since_frame;
+    std::size_t run = count - i < due ? count - i : due;
+    s->since_frame += run;
+    s->ring_fill = s->ring_fill + run < L ? s->ring_fill + run : L;
+    float prev = s->last_sample;
+    std::size_t pos = s->ring_pos;
+    const float pre = c.pre_emphasis;
+    if (pre > 0.0f) {
+      for (; run > 0; --run) {
+        const float x = samples[i++];
+        s->ring[pos] = x - pre * prev;
+        prev = x;
+        if (++pos == L) pos = 0;
+      }
+    } else {
+      for (; run > 0; --run) {
+        prev = samples[i++];
+        s->ring[pos] = prev;
+        if (++pos == L) pos = 0;
+      }
+    }
+    s->last_sample = prev;
+    s->ring_pos = pos;
     if (s->ring_fill == L && (!s->emitted || s->since_frame == c.hop_length)) {
       compute_frame(s, out);
       s->emitted = true;

@@ -46,6 +46,7 @@ Status audio_validate(const AudioConfig& config);
 
 // The streaming extractor. All arrays live in the caller's workspace (audio_workspace_floats).
 inline constexpr std::size_t kMaxAudioFft = 1024;
+inline constexpr std::size_t kMaxMelBands = 128;
 
 struct AudioState {
   AudioConfig config;
@@ -54,13 +55,15 @@ struct AudioState {
   float* window;       // frame_length
   float* fft_buffer;   // fft_size + 2
   float* spectrum;     // fft_size / 2 + 1
-  float* mel_segment;  // per bin: j with f_pts[j] <= f < f_pts[j+1] (an exact small integer), -1 outside
-  float* mel_rise;     // per bin: weight on band j's rising edge; 1 - it on band j-1's falling edge
+  float* mel_weights;  // band by band, the filter weights of its bins mel_first[b] .. + mel_count[b]
+  std::uint16_t mel_first[kMaxMelBands];
+  std::uint16_t mel_count[kMaxMelBands];
   float* mel_norm;     // mel_bands: Slaney area normalisation, or 1
   float* mel;          // mel_bands
   float* dct;          // mfcc_coeffs x mel_bands, orthonormal DCT-II
   float* lifter;       // mfcc_coeffs
   float* ring;         // frame_length: the last samples, oldest at ring_pos once full
+  std::size_t mel_bin_lo, mel_bin_hi;  // the FFT bins some mel filter covers: [lo, hi)
   std::size_t ring_pos;
   std::size_t ring_fill;
   std::size_t since_frame;  // samples since the last frame

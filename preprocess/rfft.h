@@ -1,6 +1,6 @@
 #pragma once
 // Real-input FFT of a power-of-two length n (4..1024): an n/2-point complex radix-2 FFT on the
-// packed even/odd samples plus one post-processing pass — not a complex FFT on zero imaginaries.
+// packed even/odd samples (stages paired, radix-2^2) plus one post-processing pass — not a complex FFT on zero imaginaries.
 #include <cstddef>
 #include <cstdint>
 
@@ -11,7 +11,8 @@ namespace tml::pre {
 struct RfftPlan {
   std::uint16_t n = 0;
   const float* twiddle = nullptr;         // n floats: cos, -sin of 2*pi*k/n for k < n/2
-  const std::uint16_t* bitrev = nullptr;  // n/2 entries
+  const std::uint16_t* bitrev = nullptr;  // `swaps` pairs (i, j): the bit-reversal permutation
+  std::uint16_t swaps = 0;
 };
 
 inline constexpr std::size_t rfft_twiddle_floats(std::size_t n) { return n; }

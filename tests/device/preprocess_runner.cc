@@ -5,7 +5,13 @@
 // (preprocess/) gives identical bytes on host and device.
 //
 // Usage: preprocess_runner JOB_FILE
-// JOB_FILE is text, one job per line: KIND INPUT_PATH OUTPUT_PATH [PARAMS...]
+// JOB_FILE is text, one job per line: KIND INPUT_PATH OUTPUT_PATH [KEY=VALUE...]
+// Values are unsigned decimal integers (enums as their numeric value, bools 0/1) or, for floats,
+// the IEEE-754 bits as 0xXXXXXXXX, so no decimal conversion can differ between the two C libraries.
+// Kinds: selftest; audio (raw int16 LE PCM -> features, streamed hop by hop as the firmware does);
+// image (raw camera frame -> model input); imu (raw float32 LE interleaved window -> features).
+// On the Cortex-M4F each preprocessing job also prints "timing KIND ..." lines in CMSDK timer0 ticks
+// (bench/device_preprocess_bench.cc runs QEMU with -icount shift=10, where 25.6 ticks = 1 instruction).
 // (blank lines and lines starting with '#' are skipped; tokens are separated by blanks, so paths
 // cannot contain spaces). Output files are raw little-endian bytes, whatever the host.
 // Exit code: 0 when every job succeeded, 1 when a job failed, 2 on a usage / job-file error.
@@ -18,7 +24,10 @@
 #include <cstdio>
 #include <cstring>
 
+#include "preprocess/audio_features.h"
 #include "preprocess/fastmath.h"
+#include "preprocess/image_ops.h"
+#include "preprocess/imu_features.h"
 
 namespace {
 
@@ -30,8 +39,11 @@ constexpr std::size_t kWorkFloats = 1u << 18;     // 256 K floats = 1 MiB of flo
 constexpr std::size_t kMaxParams = 32;
 constexpr std::size_t kMaxLine = 4096;
 
+constexpr std::size_t kMaxOutputBytes = 1u << 19;  // 512 KiB: one job's features
+
 std::uint8_t g_input[kMaxInputBytes];
 float g_work[kWorkFloats];
+float g_output[kMaxOutputBytes / 4];
 char g_line[kMaxLine];
 
 struct Job {
@@ -137,6 +149,89 @@ class Output {
   bool ok_ = true;
 };
 
+
+// Finds KEY=VALUE among the job's parameters. Returns nullptr when absent.
+const char* param(const Job& job, const char* key) {
+  const std::size_t n = std::strlen(key);
+  for (std::size_t i = 0; i < job.param_count; ++i)
+    if (std::strncmp(job.params[i], key, n) == 0 && job.params[i][n] == '=') return job.params[i] + n + 1;
+  return nullptr;
+}
+
+bool parse_unsigned(const char* text, int base, std::uint32_t* value) {
+  if (text == nullptr || *text == '\0') return false;
+  std::uint64_t v = 0;
+  for (const char* p = text; *p != '\0'; ++p) {
+    unsigned d;
+    if (*p >= '0' && *p <= '9') d = static_cast<unsigned>(*p - '0');
+    else if (base == 16 && *p >= 'a' && *p <= 'f') d = static_cast<unsigned>(*p - 'a' + 10);
+    else if (base == 16 && *p >= 'A' && *p <= 'F') d = static_cast<unsigned>(*p - 'A' + 10);
+    else return false;
+    v = v * static_cast<unsigned>(base) + d;
+    if (v > 0xFFFFFFFFu) return false;
+  }
+  *value = static_cast<std::uint32_t>(v);
+  return true;
+}
+
+// Reads a required unsigned parameter no larger than max; prints why and returns false otherwise.
+bool get_u32(const Job& job, const char* key, std::uint32_t max, std::uint32_t* value) {
+  const char* text = param(job, key);
+  if (!parse_unsigned(text, 10, value) || *value > max) {
+    std::printf("line %u: parameter %s must be an integer 0..%u\n", static_cast<unsigned>(job.line_number), key,
+                static_cast<unsigned>(max));
+    return false;
+  }
+  return true;
+}
+
+template <typename T>
+bool get_int(const Job& job, const char* key, std::uint32_t max, T* value) {
+  std::uint32_t v = 0;
+  if (!get_u32(job, key, max, &v)) return false;
+  *value = static_cast<T>(v);
+  return true;
+}
+
+// A float given as its bits: 0x3f800000 is 1.0f.
+bool get_f32(const Job& job, const char* key, float* value) {
+  const char* text = param(job, key);
+  std::uint32_t bits = 0;
+  if (text == nullptr || text[0] != '0' || text[1] != 'x' || !parse_unsigned(text + 2, 16, &bits)) {
+    std::printf("line %u: parameter %s must be float bits 0xXXXXXXXX\n", static_cast<unsigned>(job.line_number), key);
+    return false;
+  }
+  std::memcpy(value, &bits, 4);
+  return true;
+}
+
+bool check_status(const Job& job, tml::pre::Status status, const char* what) {
+  if (status == tml::pre::Status::ok) return true;
+  std::printf("line %u: %s failed with status %d\n", static_cast<unsigned>(job.line_number), what,
+              static_cast<int>(status));
+  return false;
+}
+
+// Cortex-M4F only: CMSDK APB timer0 of the MPS2 board (0x40000000: CTRL, VALUE, RELOAD), a 32-bit
+// down-counter. The host build measures nothing and prints no timing lines.
+#if defined(__arm__)
+volatile std::uint32_t* const kTimer0 = reinterpret_cast<volatile std::uint32_t*>(0x40000000u);
+void timer_start() {
+  kTimer0[0] = 0;
+  kTimer0[2] = 0xFFFFFFFFu;
+  kTimer0[1] = 0xFFFFFFFFu;
+  kTimer0[0] = 1;
+}
+std::uint32_t timer_now() { return kTimer0[1]; }
+constexpr bool kTimed = true;
+#else
+void timer_start() {}
+std::uint32_t timer_now() { return 0; }
+constexpr bool kTimed = false;
+#endif
+// Ticks elapsed since `start` (the counter runs down).
+std::uint32_t ticks_since(std::uint32_t start) { return start - timer_now(); }
+
 // ---------------------------------------------------------------------------------------------
 // Job kinds. Each is one function `bool run_KIND(const Job&)` plus one line in kJobKinds below.
 
@@ -167,11 +262,176 @@ bool run_selftest(const Job& job) {
   return out.finish();
 }
 
-// ADD NEW KINDS HERE: `audio` (preprocess/audio_features.h on a WAV), `image`
-// (preprocess/image_ops.h), `imu` (preprocess/imu_features.h on a CSV). Write one function
-// `bool run_audio(const Job& job)` that parses job.params[0..param_count), reads job.input with
-// read_input() into g_input, uses g_work (kWorkFloats floats) as workspace, writes with Output,
-// prints a line and returns false on any error; then add its row to kJobKinds.
+// audio: raw int16 LE PCM (full scale 32768) -> float32 features, frame by frame. Parameters: rate,
+// kind, frame, hop, fft, window, periodic, preemph (bits), spectrum, mels, scale, fmin, fmax, floor
+// (bits), coeffs, lifter, meannorm, and chunk (samples per push, default hop: the firmware's
+// DMA block). Without meannorm the samples are pushed chunk by chunk through audio_push, as the
+// device streams them; meannorm needs the whole clip (audio_features).
+bool run_audio(const Job& job) {
+  using namespace tml::pre;
+  AudioConfig c;
+  std::uint32_t chunk = 0;
+  bool ok = get_int(job, "rate", 192000, &c.sample_rate) && get_int(job, "kind", 2, &c.kind) &&
+            get_int(job, "frame", 65535, &c.frame_length) && get_int(job, "hop", 65535, &c.hop_length) &&
+            get_int(job, "fft", 65535, &c.fft_size) && get_int(job, "window", 1, &c.window) &&
+            get_int(job, "periodic", 1, &c.window_periodic) && get_f32(job, "preemph", &c.pre_emphasis) &&
+            get_int(job, "spectrum", 1, &c.spectrum) && get_int(job, "mels", 65535, &c.mel_bands) &&
+            get_int(job, "scale", 1, &c.mel_scale) && get_f32(job, "fmin", &c.fmin) && get_f32(job, "fmax", &c.fmax) &&
+            get_f32(job, "floor", &c.log_floor) && get_int(job, "coeffs", 65535, &c.mfcc_coeffs) &&
+            get_int(job, "lifter", 65535, &c.lifter) && get_int(job, "meannorm", 1, &c.mean_normalize);
+  if (!ok) return false;
+  if (param(job, "chunk") != nullptr) {
+    if (!get_u32(job, "chunk", 65535, &chunk) || chunk == 0) return false;
+  } else {
+    chunk = c.hop_length;
+  }
+  std::size_t size = 0;
+  if (!read_input(job, &size)) return false;
+  if (size % 2 != 0) {
+    std::printf("line %u: odd byte count %u for int16 PCM\n", static_cast<unsigned>(job.line_number),
+                static_cast<unsigned>(size));
+    return false;
+  }
+  const std::size_t samples = size / 2;
+  const std::size_t width = audio_feature_width(c);
+  const std::size_t frames = audio_frame_count(c, samples);
+  const std::size_t work = audio_workspace_floats(c);
+  if (!check_status(job, audio_validate(c), "audio_validate")) return false;
+  if (work + samples > kWorkFloats || frames * width * 4 > kMaxOutputBytes) {
+    std::printf("line %u: clip too long for the runner's buffers\n", static_cast<unsigned>(job.line_number));
+    return false;
+  }
+  float* pcm = g_work + work;
+  for (std::size_t i = 0; i < samples; ++i) {
+    const std::int16_t v = static_cast<std::int16_t>(g_input[2 * i] | (g_input[2 * i + 1] << 8));
+    pcm[i] = static_cast<float>(v) * (1.0f / 32768.0f);
+  }
+  float* out = g_output;
+  static AudioState state;
+  if (!check_status(job, audio_init(&state, c, g_work, work), "audio_init")) return false;
+  timer_start();
+  const std::uint32_t clip_start = timer_now();
+  std::uint32_t first_frame = 0, hop_max = 0, steady = 0;
+  if (c.mean_normalize) {
+    if (!check_status(job, audio_features(&state, pcm, samples, out, frames * width), "audio_features")) return false;
+  } else {
+    std::size_t pos = 0, frame = 0;
+    while (pos < samples) {
+      const std::size_t n = samples - pos < chunk ? samples - pos : chunk;
+      std::size_t offset = 0;
+      while (offset < n) {
+        std::size_t consumed = 0;
+        bool ready = false;
+        const std::uint32_t t0 = timer_now();
+        Status st = audio_push(&state, pcm + pos + offset, n - offset, out + frame * width, &consumed, &ready);
+        const std::uint32_t ticks = ticks_since(t0);
+        if (!check_status(job, st, "audio_push")) return false;
+        offset += consumed;
+        if (frame > 0) steady += ticks;  // every push after the first frame: the per-hop cost
+        if (ready) {
+          if (frame == 0) first_frame = ticks;
+          else hop_max = ticks > hop_max ? ticks : hop_max;
+          ++frame;
+        }
+        if (consumed == 0 && !ready) break;
+      }
+      pos += n;
+    }
+    if (frame != frames) {
+      std::printf("line %u: streamed %u frames, expected %u\n", static_cast<unsigned>(job.line_number),
+                  static_cast<unsigned>(frame), static_cast<unsigned>(frames));
+      return false;
+    }
+  }
+  const std::uint32_t total = ticks_since(clip_start);
+  if (kTimed)
+    std::printf("timing audio line=%u samples=%u frames=%u total=%lu first_frame=%lu hop_max=%lu steady=%lu\n",
+                static_cast<unsigned>(job.line_number), static_cast<unsigned>(samples), static_cast<unsigned>(frames),
+                static_cast<unsigned long>(total), static_cast<unsigned long>(first_frame),
+                static_cast<unsigned long>(hop_max), static_cast<unsigned long>(steady));
+  Output o(job);
+  o.floats(out, frames * width);
+  return o.finish();
+}
+
+// image: one raw camera frame -> the model input bytes (float32 little-endian when normalize=2).
+// Parameters: format, iw, ih, w, h, crop, interp, color, norm (PixelFormat, CropMode, ... values).
+bool run_image(const Job& job) {
+  using namespace tml::pre;
+  ImageConfig c;
+  bool ok = get_int(job, "format", 3, &c.input_format) && get_int(job, "iw", kMaxImageDim, &c.input_width) &&
+            get_int(job, "ih", kMaxImageDim, &c.input_height) && get_int(job, "w", kMaxImageDim, &c.width) &&
+            get_int(job, "h", kMaxImageDim, &c.height) && get_int(job, "crop", 2, &c.crop) &&
+            get_int(job, "interp", 1, &c.interpolation) && get_int(job, "color", 1, &c.color) &&
+            get_int(job, "norm", 2, &c.normalize);
+  if (!ok) return false;
+  std::size_t size = 0;
+  if (!read_input(job, &size)) return false;
+  const std::size_t work = image_workspace_bytes(c);
+  const std::size_t out_bytes = image_output_bytes(c);
+  if (work == 0 || out_bytes == 0) {
+    std::printf("line %u: invalid image configuration\n", static_cast<unsigned>(job.line_number));
+    return false;
+  }
+  if (work > sizeof g_work || out_bytes > kMaxOutputBytes) {
+    std::printf("line %u: image too large for the runner's buffers\n", static_cast<unsigned>(job.line_number));
+    return false;
+  }
+  timer_start();
+  const std::uint32_t t0 = timer_now();
+  Status st = image_preprocess(c, g_input, size, reinterpret_cast<std::uint8_t*>(g_work), work, g_output, out_bytes);
+  const std::uint32_t ticks = ticks_since(t0);
+  if (!check_status(job, st, "image_preprocess")) return false;
+  if (kTimed)
+    std::printf("timing image line=%u format=%u in=%ux%u out=%ux%u total=%lu\n", static_cast<unsigned>(job.line_number),
+                static_cast<unsigned>(c.input_format), static_cast<unsigned>(c.input_width),
+                static_cast<unsigned>(c.input_height), static_cast<unsigned>(c.width), static_cast<unsigned>(c.height),
+                static_cast<unsigned long>(ticks));
+  Output o(job);
+  o.bytes(g_output, out_bytes);  // uint8/int8 bytes; float32 is stored little-endian on both targets
+  return o.finish();
+}
+
+// imu: one window of raw float32 LE samples, interleaved by channel -> float32 features.
+// Parameters: rate (bits), channels, window, mean, filter, cutoff (bits), order, fft, bands,
+// spacing, rms, peaks.
+bool run_imu(const Job& job) {
+  using namespace tml::pre;
+  ImuConfig c;
+  bool ok = get_f32(job, "rate", &c.sample_rate) && get_int(job, "channels", 64, &c.channels) &&
+            get_int(job, "window", 1u << 22, &c.window_samples) && get_int(job, "mean", 1, &c.remove_mean) &&
+            get_int(job, "filter", 2, &c.filter) && get_f32(job, "cutoff", &c.filter_cutoff_hz) &&
+            get_int(job, "order", 8, &c.filter_order) && get_int(job, "fft", 65535, &c.fft_size) &&
+            get_int(job, "bands", 65535, &c.spectral_bands) && get_int(job, "spacing", 1, &c.band_spacing) &&
+            get_int(job, "rms", 1, &c.rms) && get_int(job, "peaks", 255, &c.spectral_peaks);
+  if (!ok) return false;
+  if (!check_status(job, imu_validate(c), "imu_validate")) return false;
+  std::size_t size = 0;
+  if (!read_input(job, &size)) return false;
+  const std::size_t floats = size / 4;
+  const std::size_t work = imu_workspace_floats(c);
+  const std::size_t count = imu_feature_count(c);
+  if (size % 4 != 0 || work + floats > kWorkFloats || count * 4 > kMaxOutputBytes) {
+    std::printf("line %u: input is not whole floats or too large for the runner's buffers\n",
+                static_cast<unsigned>(job.line_number));
+    return false;
+  }
+  float* samples = g_work + work;
+  std::memcpy(samples, g_input, floats * 4);
+  float* out = g_output;
+  timer_start();
+  const std::uint32_t t0 = timer_now();
+  Status st = imu_features(c, samples, floats, g_work, work, out, count);
+  const std::uint32_t ticks = ticks_since(t0);
+  if (!check_status(job, st, "imu_features")) return false;
+  if (kTimed)
+    std::printf("timing imu line=%u channels=%u window=%u total=%lu\n", static_cast<unsigned>(job.line_number),
+                static_cast<unsigned>(c.channels), static_cast<unsigned>(c.window_samples),
+                static_cast<unsigned long>(ticks));
+  Output o(job);
+  o.floats(out, count);
+  return o.finish();
+}
 
 struct JobKind {
   const char* name;
@@ -180,9 +440,9 @@ struct JobKind {
 
 constexpr JobKind kJobKinds[] = {
     {"selftest", run_selftest},
-    // {"audio", run_audio},
-    // {"image", run_image},
-    // {"imu", run_imu},
+    {"audio", run_audio},
+    {"image", run_image},
+    {"imu", run_imu},
 };
 
 // ---------------------------------------------------------------------------------------------

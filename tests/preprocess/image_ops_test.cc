@@ -171,7 +171,7 @@ TEST(ImageResize, MatchesOpenCvOnRandomSizes) {
 TEST(ImageResize, MatchesOpenCvOnFashionMnist) {
   const std::string file = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
   ASSERT_TRUE(std::filesystem::exists(file)) << file << " missing: install dataset-fashion-mnist (scripts/setup.sh)";
-  FILE* p = popen(("gzip -dc '" + file + "'").c_str(), "r");
+  FILE* p = popen(("gzip -dc '" + file + "' 2>/dev/null").c_str(), "r");
   ASSERT_NE(p, nullptr);
   std::vector<unsigned char> bytes(16 + 8 * 28 * 28);
   const std::size_t got = std::fread(bytes.data(), 1, bytes.size(), p);

@@ -13,7 +13,7 @@
 #include "preprocess/image_ops.h"
 #include "preprocess/imu_features.h"
 
-namespace tml::cli {
+namespace tml {
 
 pre::AudioConfig audio_config_of(const Project& project);
 pre::ImageConfig image_config_of(const Project& project);  // input format/size set per image
@@ -48,4 +48,4 @@ class FeatureExtractor {
   std::string config_hash_;
 };
 
-}  // namespace tml::cli
+}  // namespace tml

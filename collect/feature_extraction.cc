@@ -1,4 +1,4 @@
-#include "feature_extraction.h"
+#include "collect/feature_extraction.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -14,7 +14,7 @@
 #include "core/errors.h"
 #include "core/sha256.h"
 
-namespace tml::cli {
+namespace tml {
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
@@ -218,4 +218,4 @@ std::vector<std::uint8_t> FeatureExtractor::extract_imu(const fs::path& file) co
   return bytes_of(out);
 }
 
-}  // namespace tml::cli
+}  // namespace tml
