@@ -47,7 +47,7 @@ cv::Mat audio_plot(const std::vector<std::uint8_t>& features, const FeatureExtra
   int cell_w = std::max(2, 640 / std::max(1, frames)), cell_h = std::max(2, 320 / std::max(1, width));
   cv::resize(color, color, cv::Size(frames * cell_w, width * cell_h), 0, 0, cv::INTER_NEAREST);
 
-  const int left = 70, bottom = 50, top = 40, right = 90;
+  const int left = 70, bottom = 50, top = 64, right = 90;
   cv::Mat canvas(color.rows + top + bottom, color.cols + left + right, CV_8UC3, cv::Scalar(255, 255, 255));
   color.copyTo(canvas(cv::Rect(left, top, color.cols, color.rows)));
   cv::rectangle(canvas, cv::Rect(left - 1, top - 1, color.cols + 2, color.rows + 2), kInk);
@@ -63,7 +63,7 @@ cv::Mat audio_plot(const std::vector<std::uint8_t>& features, const FeatureExtra
   text(canvas, "time (s)", {left + color.cols / 2 - 30, top + color.rows + 42});
   std::string what = fx.describe();
   text(canvas, what == "mfcc" ? "coefficient" : what == "logmel" ? "mel band" : "frequency bin", {4, top - 10});
-  text(canvas, what + " " + std::to_string(frames) + " x " + std::to_string(width), {left, 25}, 0.6);
+  text(canvas, what + " " + std::to_string(frames) + " x " + std::to_string(width), {left, 26}, 0.6);
   // Colour scale.
   int bar_x = left + color.cols + 20;
   for (int y = 0; y < color.rows; ++y) {

@@ -8,6 +8,12 @@
 // Paths must be absolute-or-relative-to-cwd, without spaces (QEMU joins semihosting args with spaces).
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include "core/project_file.h"
+#include "preprocess/audio_features.h"
+#include "preprocess/image_ops.h"
+#include "preprocess/imu_features.h"
 
 namespace tml::test {
 
@@ -23,10 +29,20 @@ inline constexpr int kDeviceRunTimeoutSeconds = 120;
 //   -semihosting-config enable=on,target=native,arg=preprocess_runner,arg=JOB -kernel ELF
 // NOTE: a SIGTERM'd QEMU exits 0 (DESIGN.md §5): callers must also check the output and the files
 // the job wrote, not only exit_code.
-DeviceRun run_on_qemu(const std::filesystem::path& job_file);
+// extra_qemu_args go before -kernel (bench/device_preprocess_bench.cc adds -icount shift=10).
+DeviceRun run_on_qemu(const std::filesystem::path& job_file, const std::vector<std::string>& extra_qemu_args = {});
 
 // preprocess_runner_host JOB
 DeviceRun run_on_host(const std::filesystem::path& job_file);
+
+// KEY=VALUE parameters of the runner's audio / image / imu job kinds for a configuration (floats
+// as their bits). chunk: samples per audio_push, as the device's DMA block.
+std::string audio_job_params(const pre::AudioConfig& config, unsigned chunk);
+std::string image_job_params(const pre::ImageConfig& config);
+std::string imu_job_params(const pre::ImuConfig& config);
+
+// A project from the template projects/NAME.yaml of the source tree, rooted at ROOT (not written).
+Project template_project(const std::string& name, const std::filesystem::path& root);
 
 std::filesystem::path runner_host_binary();
 std::filesystem::path runner_elf();

@@ -35,45 +35,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string float_bits(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, 4);
-  char text[16];
-  std::snprintf(text, sizeof text, "0x%08x", static_cast<unsigned>(b));
-  return text;
-}
-std::string num(unsigned v) { return std::to_string(v); }
-template <typename E>
-std::string en(E e) {
-  return std::to_string(static_cast<unsigned>(e));
-}
-
-// Parameters of the runner's job kinds (see tests/device/preprocess_runner.cc).
-std::string audio_params(const pre::AudioConfig& c, unsigned chunk) {
-  return "rate=" + num(c.sample_rate) + " kind=" + en(c.kind) + " frame=" + num(c.frame_length) +
-         " hop=" + num(c.hop_length) + " fft=" + num(c.fft_size) + " window=" + en(c.window) +
-         " periodic=" + num(c.window_periodic) + " preemph=" + float_bits(c.pre_emphasis) + " spectrum=" + en(c.spectrum) +
-         " mels=" + num(c.mel_bands) + " scale=" + en(c.mel_scale) + " fmin=" + float_bits(c.fmin) +
-         " fmax=" + float_bits(c.fmax) + " floor=" + float_bits(c.log_floor) + " coeffs=" + num(c.mfcc_coeffs) +
-         " lifter=" + num(c.lifter) + " meannorm=" + num(c.mean_normalize) + " chunk=" + num(chunk);
-}
-std::string image_params(const pre::ImageConfig& c) {
-  return "format=" + en(c.input_format) + " iw=" + num(c.input_width) + " ih=" + num(c.input_height) +
-         " w=" + num(c.width) + " h=" + num(c.height) + " crop=" + en(c.crop) + " interp=" + en(c.interpolation) +
-         " color=" + en(c.color) + " norm=" + en(c.normalize);
-}
-std::string imu_params(const pre::ImuConfig& c) {
-  return "rate=" + float_bits(c.sample_rate) + " channels=" + num(c.channels) + " window=" + num(c.window_samples) +
-         " mean=" + num(c.remove_mean) + " filter=" + en(c.filter) + " cutoff=" + float_bits(c.filter_cutoff_hz) +
-         " order=" + num(c.filter_order) + " fft=" + num(c.fft_size) + " bands=" + num(c.spectral_bands) +
-         " spacing=" + en(c.band_spacing) + " rms=" + num(c.rms) + " peaks=" + num(c.spectral_peaks);
-}
-
-Project template_project(const std::string& name, const fs::path& root) {
-  const fs::path file = source_dir() / "projects" / (name + ".yaml");
-  return Project{root, resolve_project_yaml(read_text(file), file.string())};
-}
-
 void write_bytes(const fs::path& file, const void* data, std::size_t size) {
   write_text(file, std::string(static_cast<const char*>(data), size));
 }
@@ -193,9 +154,9 @@ TEST(HostDeviceIdentity, AudioFeaturesOnRealSpeech) {
       for (std::size_t i = 0; i < pcm.size(); ++i) pcm[i] = static_cast<std::int16_t>(stored.samples[i] * 32768.0f);
       const fs::path raw = tmp / (std::to_string(clips) + ".pcm");
       write_bytes(raw, pcm.data(), pcm.size() * 2);
-      jobs.push_back({name + " mfcc", "audio", raw, audio_params(kws, kws.hop_length), as_string(extractor.extract(wav))});
-      jobs.push_back({name + " logmel", "audio", raw, audio_params(logmel, 97), ""});
-      jobs.push_back({name + " spectrogram", "audio", raw, audio_params(spectrogram, 128), ""});
+      jobs.push_back({name + " mfcc", "audio", raw, audio_job_params(kws, kws.hop_length), as_string(extractor.extract(wav))});
+      jobs.push_back({name + " logmel", "audio", raw, audio_job_params(logmel, 97), ""});
+      jobs.push_back({name + " spectrogram", "audio", raw, audio_job_params(spectrogram, 128), ""});
       ++clips;
     }
   }
@@ -292,9 +253,9 @@ TEST(HostDeviceIdentity, ImagePreprocessingOnRealPhotos) {
     cv::cvtColor(decoded, stored, cv::COLOR_RGB2BGR);
     const fs::path png = tmp / (id + ".png");
     ASSERT_TRUE(cv::imwrite(png.string(), stored));
-    jobs.push_back({name + " rgb565", "image", tmp / (id + ".rgb565"), image_params(camera),
+    jobs.push_back({name + " rgb565", "image", tmp / (id + ".rgb565"), image_job_params(camera),
                     as_string(extractor.extract(png))});
-    jobs.push_back({name + " yuv422", "image", tmp / (id + ".yuyv"), image_params(yuv), ""});
+    jobs.push_back({name + " yuv422", "image", tmp / (id + ".yuyv"), image_job_params(yuv), ""});
     ++photos;
   }
   ASSERT_GE(photos, 20u);
@@ -351,9 +312,9 @@ TEST(HostDeviceIdentity, ImuFeaturesOnVibrationWindows) {
     const std::string id = std::to_string(w);
     write_text(tmp / (id + ".csv"), csv);
     write_bytes(tmp / (id + ".f32"), samples.data(), samples.size() * 4);
-    jobs.push_back({"window " + id + " maintenance", "imu", tmp / (id + ".f32"), imu_params(machine),
+    jobs.push_back({"window " + id + " maintenance", "imu", tmp / (id + ".f32"), imu_job_params(machine),
                     as_string(extractor.extract(tmp / (id + ".csv")))});
-    jobs.push_back({"window " + id + " lowpass", "imu", tmp / (id + ".f32"), imu_params(lowpass), ""});
+    jobs.push_back({"window " + id + " lowpass", "imu", tmp / (id + ".f32"), imu_job_params(lowpass), ""});
   }
   const std::size_t identical = check_host_equals_device(tmp.path(), jobs);
   EXPECT_EQ(identical, jobs.size());
