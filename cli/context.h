@@ -32,5 +32,9 @@ Verb add_config_verb(CLI::App& tml, Context& ctx);
 Verb add_import_verb(CLI::App& tml, Context& ctx);
 Verb add_dataset_verb(CLI::App& tml, Context& ctx);
 Verb add_preprocess_verb(CLI::App& tml, Context& ctx);
+Verb add_flash_verb(CLI::App& tml, Context& ctx);
+Verb add_stop_verb(CLI::App& tml, Context& ctx);
+Verb add_devices_verb(CLI::App& tml, Context& ctx);
+Verb add_collect_verb(CLI::App& tml, Context& ctx);
 
 }  // namespace tml::cli

@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
       tml::cli::add_import_verb(app, ctx),
       tml::cli::add_dataset_verb(app, ctx),
       tml::cli::add_preprocess_verb(app, ctx),
+      tml::cli::add_devices_verb(app, ctx),
+      tml::cli::add_flash_verb(app, ctx),
+      tml::cli::add_collect_verb(app, ctx),
+      tml::cli::add_stop_verb(app, ctx),
   };
 
   try {

@@ -133,17 +133,21 @@ AudioClip convert_audio(const AudioClip& clip, int rate, int channels) {
 }
 
 std::vector<std::uint8_t> encode_wav_pcm16(const AudioClip& clip) {
+  std::vector<std::int16_t> pcm(clip.samples.size());
+  std::transform(clip.samples.begin(), clip.samples.end(), pcm.begin(), to_int16);
+  return encode_wav_pcm16(pcm.data(), clip.frames(), clip.rate, clip.channels);
+}
+
+std::vector<std::uint8_t> encode_wav_pcm16(const std::int16_t* pcm, std::size_t frames, int rate, int channels) {
   MemoryFile mem;
   SF_VIRTUAL_IO io{mem_length, mem_seek, mem_read, mem_write, mem_tell};
   SF_INFO info{};
-  info.samplerate = clip.rate;
-  info.channels = clip.channels;
+  info.samplerate = rate;
+  info.channels = channels;
   info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
   SndFile f(sf_open_virtual(&io, SFM_WRITE, &info, &mem), sf_close);
   if (!f) throw Error(ExitCode::internal, std::string("libsndfile: ") + sf_strerror(nullptr));
-  std::vector<std::int16_t> pcm(clip.samples.size());
-  std::transform(clip.samples.begin(), clip.samples.end(), pcm.begin(), to_int16);
-  sf_writef_short(f.get(), pcm.data(), static_cast<sf_count_t>(clip.frames()));
+  sf_writef_short(f.get(), pcm, static_cast<sf_count_t>(frames));
   f.reset();
   return std::move(mem.bytes);
 }

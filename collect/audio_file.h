@@ -26,6 +26,8 @@ AudioClip convert_audio(const AudioClip& clip, int rate, int channels);
 // A 16-bit PCM WAV of the clip; counts samples that had to be clipped to the int16 range or sit
 // at full scale.
 std::vector<std::uint8_t> encode_wav_pcm16(const AudioClip& clip);
+// The same from int16 samples as they are (interleaved), e.g. a take captured from a board.
+std::vector<std::uint8_t> encode_wav_pcm16(const std::int16_t* pcm, std::size_t frames, int rate, int channels);
 std::size_t count_full_scale_samples(const AudioClip& clip);
 
 }  // namespace tml

@@ -8,6 +8,7 @@
 #include "collect/audio_file.h"
 #include "collect/csv_file.h"
 #include "collect/image_file.h"
+#include "collect/sample_entry.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/interrupt.h"
@@ -64,13 +65,6 @@ std::vector<fs::path> expand_inputs(const std::vector<fs::path>& inputs) {
     }
   }
   return files;
-}
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
 }
 
 struct Prepared {
@@ -212,22 +206,13 @@ json import_files(const Project& project, DatasetStore& store, const std::vector
     if (const json* existing = store.find_by_sha256(sha)) {
       skipped.push_back(json{{"file", p.source.string()}, {"reason", "duplicate"}, {"existing", (*existing)["path"]}});
     } else {
-      std::string id = sha.substr(0, 16);
-      json entry{{"id", id},
-                 {"label", p.label},
-                 {"split", split_for(id, project.split_fractions())},
-                 {"path", p.label + "/" + id + p.ext},
-                 {"sha256", sha},
-                 {"bytes", p.bytes.size()},
-                 {"sensor", project.sensor_kind()}};
-      entry.update(p.details);
-      entry["source"] = json{{"kind", "import"},
-                             {"file", fs::absolute(p.source).lexically_normal().string()},
-                             {"device", nullptr},
-                             {"firmware", nullptr},
-                             {"config_hash", project.config_hash()}};
-      entry["capture"] = nullptr;  // capture statistics exist only for samples recorded from a board
-      entry["added"] = utc_now();
+      const json source{{"kind", "import"},
+                        {"file", fs::absolute(p.source).lexically_normal().string()},
+                        {"device", nullptr},
+                        {"firmware", nullptr},
+                        {"config_hash", project.config_hash()}};
+      // capture statistics exist only for samples recorded from a board
+      json entry = sample_entry(project, p.label, sha, p.ext, p.bytes.size(), p.details, source, nullptr);
       store.add(entry, p.bytes);
       added.push_back(entry);
     }

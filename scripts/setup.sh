@@ -13,6 +13,8 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler libflatbuffers-dev flatbuffers-compiler
   # firmware and the emulated board
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
+  # fuzzing the protocol decoder (libFuzzer, ASan, UBSan)
+  clang
   # training backend and references
   python3 python3-numpy python3-torch python3-torchaudio python3-onnx
   # real data and tools to make more

@@ -17,6 +17,10 @@ namespace fs = std::filesystem;
 
 fs::path runner_host_binary() { return TML_RUNNER_HOST; }
 fs::path runner_elf() { return TML_RUNNER_ELF; }
+fs::path runner_elf_portable_kernels() {
+  fs::path elf = runner_elf();
+  return elf.replace_filename("portable_runner_nodsp.elf");
+}
 fs::path qemu_binary() { return TML_QEMU; }
 
 namespace {
@@ -65,9 +69,21 @@ std::string en(E e) {
   return std::to_string(static_cast<unsigned>(e));
 }
 
+DeviceRun run_elf_on_qemu(const fs::path& elf, const fs::path& job_file, const std::vector<std::string>& extra_qemu_args) {
+  const std::string job = job_file.string();
+  if (job.find_first_of(" \t") != std::string::npos)
+    throw Error(ExitCode::internal, "run_on_qemu: semihosting arguments cannot contain spaces: " + job);
+  std::vector<std::string> argv = {qemu_binary().string(), "-M", "mps2-an386", "-cpu", "cortex-m4", "-display", "none",
+                                   "-monitor", "none", "-serial", "null", "-semihosting-config",
+                                   "enable=on,target=native,arg=portable_runner,arg=" + qemu_option_escape(job)};
+  argv.insert(argv.end(), extra_qemu_args.begin(), extra_qemu_args.end());
+  argv.insert(argv.end(), {"-kernel", elf.string()});
+  return run_with_timeout(argv);
+}
+
 }  // namespace
 
-// Parameters of the runner's job kinds (see tests/device/preprocess_runner.cc).
+// Parameters of the runner's job kinds (see tests/device/portable_runner.cc).
 std::string audio_job_params(const pre::AudioConfig& c, unsigned chunk) {
   return "rate=" + num(c.sample_rate) + " kind=" + en(c.kind) + " frame=" + num(c.frame_length) +
          " hop=" + num(c.hop_length) + " fft=" + num(c.fft_size) + " window=" + en(c.window) +
@@ -97,16 +113,13 @@ Project template_project(const std::string& name, const fs::path& root) {
 }
 
 DeviceRun run_on_qemu(const fs::path& job_file, const std::vector<std::string>& extra_qemu_args) {
-  const std::string job = job_file.string();
-  if (job.find_first_of(" \t") != std::string::npos)
-    throw Error(ExitCode::internal, "run_on_qemu: semihosting arguments cannot contain spaces: " + job);
-  std::vector<std::string> argv = {qemu_binary().string(), "-M", "mps2-an386", "-cpu", "cortex-m4", "-display", "none",
-                                   "-monitor", "none", "-serial", "null", "-semihosting-config",
-                                   "enable=on,target=native,arg=preprocess_runner,arg=" + qemu_option_escape(job)};
-  argv.insert(argv.end(), extra_qemu_args.begin(), extra_qemu_args.end());
-  argv.insert(argv.end(), {"-kernel", runner_elf().string()});
-  return run_with_timeout(argv);
+  return run_elf_on_qemu(runner_elf(), job_file, extra_qemu_args);
 }
+
+DeviceRun run_on_qemu_portable_kernels(const fs::path& job_file, const std::vector<std::string>& extra_qemu_args) {
+  return run_elf_on_qemu(runner_elf_portable_kernels(), job_file, extra_qemu_args);
+}
+
 
 DeviceRun run_on_host(const fs::path& job_file) {
   return run_with_timeout({runner_host_binary().string(), job_file.string()});

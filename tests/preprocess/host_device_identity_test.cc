@@ -1,6 +1,6 @@
 // Host ≡ device for the portable preprocessing core: the features tml computes from stored samples
 // (collect/feature_extraction, the code behind `tml preprocess`) must equal, byte for byte, what the
-// Cortex-M4F computes from the raw sensor signal: tests/device/preprocess_runner.cc built for
+// Cortex-M4F computes from the raw sensor signal: tests/device/portable_runner.cc built for
 // x86-64 and for QEMU mps2-an386, on the same job file. Real inputs, ≥ 20 per modality:
 //  - audio: 1 s windows of real speech (../shared/data, pocketsphinx-testdata), int16 PCM as the PDM
 //    microphone delivers it, streamed hop by hop on the device;
@@ -63,7 +63,7 @@ std::size_t check_host_equals_device(const fs::path& dir, const std::vector<Job>
   write_text(dir / "qemu_jobs.txt", qemu_jobs);
   const DeviceRun host = run_on_host(dir / "host_jobs.txt");
   const DeviceRun qemu = run_on_qemu(dir / "qemu_jobs.txt");
-  const std::string summary = "preprocess_runner: " + std::to_string(jobs.size()) + " jobs, 0 failed";
+  const std::string summary = "portable_runner: " + std::to_string(jobs.size()) + " jobs, 0 failed";
   EXPECT_EQ(host.exit_code, 0) << host.output;
   EXPECT_NE(host.output.find(summary), std::string::npos) << host.output;
   EXPECT_EQ(qemu.exit_code, 0) << qemu.output;

@@ -8,6 +8,11 @@
  *   SYS_GET_CMDLINE (as rdimon's crt0 does) -> static constructors -> main -> exit(rc).
  * exit() goes through newlib's rdimon _exit, which reports the code to QEMU (SYS_EXIT /
  * SYS_EXIT_EXTENDED), so `qemu-system-arm ... -semihosting-config enable=on` exits with it.
+ *
+ * With TML_STARTUP_BARE defined (the firmware, firmware_template/CMakeLists.txt) no newlib I/O is
+ * touched: rdimon's initialise_monitor_handles() and exit() pull newlib's stdio and with it
+ * malloc into the image. Then: FPU -> .data -> .bss -> argv -> constructors -> main -> the exit
+ * code straight to QEMU (SYS_EXIT_EXTENDED); link with --specs=nosys.specs, not rdimon.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -73,6 +78,7 @@ static int semihost(int op, void* arg) {
 }
 
 #define SYS_GET_CMDLINE 0x15
+#define SYS_EXIT_EXTENDED 0x20
 #define TML_CMDLINE_BYTES 1024
 #define TML_MAX_ARGS 32
 
@@ -112,6 +118,19 @@ void Reset_Handler(void) {
   for (uint32_t* dst = &_sdata; dst < &_edata;) *dst++ = *src++;
   for (uint32_t* dst = &_sbss; dst < &_ebss;) *dst++ = 0u;
 
+#ifdef TML_STARTUP_BARE
+  int argc = fetch_argv();
+  __libc_init_array();
+  int rc = main(argc, g_argv);
+  /* SYS_EXIT_EXTENDED: reason ADP_Stopped_ApplicationExit with the exit code. */
+  struct {
+    uint32_t reason;
+    int32_t code;
+  } stopped = {0x20026u, rc};
+  semihost(SYS_EXIT_EXTENDED, &stopped);
+  for (;;) {
+  }
+#else
   __heap_limit = (unsigned int)(uintptr_t)&__heap_end__;
   initialise_monitor_handles();
   int argc = fetch_argv();
@@ -119,4 +138,5 @@ void Reset_Handler(void) {
   __libc_init_array();
   int rc = main(argc, g_argv);
   exit(rc);
+#endif
 }

@@ -1,21 +1,23 @@
-// preprocess_runner: the same source built for x86-64 (tests/CMakeLists.txt, preprocess_runner_host)
-// and for the Cortex-M4F under QEMU mps2-an386 (tests/device/CMakeLists.txt, preprocess_runner.elf,
+// portable_runner: the same source built for x86-64 (tests/CMakeLists.txt, portable_runner_host)
+// and for the Cortex-M4F under QEMU mps2-an386 (tests/device/CMakeLists.txt, portable_runner.elf,
 // file I/O through semihosting). tests/preprocess/device_harness_test.cc runs both on the same job
 // file and compares every output file byte for byte: that is the proof that the portable core
 // (preprocess/) gives identical bytes on host and device.
 //
-// Usage: preprocess_runner JOB_FILE
+// Usage: portable_runner JOB_FILE
 // JOB_FILE is text, one job per line: KIND INPUT_PATH OUTPUT_PATH [KEY=VALUE...]
 // Values are unsigned decimal integers (enums as their numeric value, bools 0/1) or, for floats,
 // the IEEE-754 bits as 0xXXXXXXXX, so no decimal conversion can differ between the two C libraries.
 // Kinds: selftest; audio (raw int16 LE PCM -> features, streamed hop by hop as the firmware does);
-// image (raw camera frame -> model input); imu (raw float32 LE interleaved window -> features).
+// image (raw camera frame -> model input); imu (raw float32 LE interleaved window -> features);
+// frames (input bytes -> the wire bytes of DATA frames carrying them, decoded back and checked);
+// model (a 49x10 int8 input -> every activation of a small DS-CNN-shaped int8 network).
 // On the Cortex-M4F each preprocessing job also prints "timing KIND ..." lines in CMSDK timer0 ticks
 // (bench/device_preprocess_bench.cc runs QEMU with -icount shift=10, where 25.6 ticks = 1 instruction).
 // (blank lines and lines starting with '#' are skipped; tokens are separated by blanks, so paths
 // cannot contain spaces). Output files are raw little-endian bytes, whatever the host.
 // Exit code: 0 when every job succeeded, 1 when a job failed, 2 on a usage / job-file error.
-// Prints one line per failed job and a final "preprocess_runner: N jobs, M failed" line.
+// Prints one line per failed job and a final "portable_runner: N jobs, M failed" line.
 //
 // Rules (same as the portable core): C++17, only <cstdio>/<cstring>/<cstdint> and preprocess/
 // headers, no new/malloc, no exceptions, all memory static. (newlib's stdio mallocs inside fopen on
@@ -28,6 +30,12 @@
 #include "preprocess/fastmath.h"
 #include "preprocess/image_ops.h"
 #include "preprocess/imu_features.h"
+#include "protocol/frame.h"
+#include "runtime/activations.h"
+#include "runtime/conv.h"
+#include "runtime/elementwise.h"
+#include "runtime/pooling.h"
+#include "protocol/messages.h"
 
 namespace {
 
@@ -203,6 +211,13 @@ bool get_f32(const Job& job, const char* key, float* value) {
   }
   std::memcpy(value, &bits, 4);
   return true;
+}
+
+bool check_status(const Job& job, tml::rt::Status status, const char* what) {
+  if (status == tml::rt::Status::ok) return true;
+  std::printf("line %u: %s failed with runtime status %d\n", static_cast<unsigned>(job.line_number), what,
+              static_cast<int>(status));
+  return false;
 }
 
 bool check_status(const Job& job, tml::pre::Status status, const char* what) {
@@ -433,6 +448,235 @@ bool run_imu(const Job& job) {
   return o.finish();
 }
 
+
+// frames: the input bytes as a take on the wire: DATA frames of `chunk` sample bytes each
+// (sequence i, timestamp 1000 i µs), then the wire bytes are decoded again on the same target and
+// must give back every chunk. Output: the wire bytes. Parameter: chunk (1..kMaxPayload - 8).
+bool run_frames(const Job& job) {
+  using namespace tml::proto;
+  std::uint32_t chunk = 0;
+  if (!get_u32(job, "chunk", kMaxPayload - kDataHeaderSize, &chunk) || chunk == 0) return false;
+  std::size_t size = 0;
+  if (!read_input(job, &size)) return false;
+  Output o(job);
+  static std::uint8_t payload[kMaxPayload];
+  static std::uint8_t wire[kMaxWireFrame];
+  static FrameDecoder decoder;
+  decoder.reset();
+  std::uint16_t sequence = 0;
+  for (std::size_t offset = 0; offset < size; offset += chunk, ++sequence) {
+    const std::size_t n = size - offset < chunk ? size - offset : chunk;
+    const DataHeader header{0, 7, static_cast<std::uint32_t>(offset)};
+    const std::size_t h = encode_data_header(header, payload, sizeof payload);
+    std::memcpy(payload + h, g_input + offset, n);
+    const std::size_t w = encode_frame(static_cast<std::uint8_t>(MessageType::data), sequence, 1000u * sequence,
+                                       payload, h + n, wire, sizeof wire);
+    const FrameDecoder::Result r = decoder.feed(wire, w);
+    DataHeader back;
+    if (w == 0 || !r.frame_ready || r.consumed != w || decoder.header().sequence != sequence ||
+        !decode_data_header(decoder.payload(), decoder.header().payload_length, &back) || back.offset != offset ||
+        decoder.header().payload_length != h + n || std::memcmp(decoder.payload() + h, g_input + offset, n) != 0) {
+      std::printf("line %u: frame %u did not survive encode/decode\n", static_cast<unsigned>(job.line_number),
+                  static_cast<unsigned>(sequence));
+      return false;
+    }
+    o.bytes(wire, w);
+  }
+  return o.finish();
+}
+
+
+// model: a small keyword-spotting network in the shape of MLPerf Tiny's DS-CNN, with fixed
+// pseudo-random int8 weights (an integer LCG, so both targets make the same ones): conv 10x4
+// stride 2 + ReLU -> depthwise 3x3 + ReLU -> pointwise 1x1 + ReLU -> ADD (residual) -> average
+// pool -> fully connected -> softmax. Input: 490 int8 values (49x10x1). Output: every
+// activation, layer after layer (the bytes the device computes at each stage).
+namespace model {
+
+using namespace tml::rt;
+constexpr int kC = 16, kClasses = 4;
+std::int8_t conv_w[kC * 10 * 4], dw_w[9 * kC], pw_w[kC * kC], fc_w[kClasses * kC];
+std::int32_t conv_b[kC], dw_b[kC], pw_b[kC], fc_b[kClasses];
+std::int32_t conv_m[kC], conv_s[kC], dw_m[kC], dw_s[kC], pw_m[kC], pw_s[kC], fc_m[1], fc_s[1];
+std::int8_t a1[25 * 5 * kC], a2[25 * 5 * kC], a3[25 * 5 * kC], a4[25 * 5 * kC], a5[kC], a6[kClasses], a7[kClasses];
+bool ready = false;
+
+std::uint32_t lcg = 12345u;
+std::uint32_t next() { return lcg = lcg * 1664525u + 1013904223u; }
+void fill(std::int8_t* w, int n) {
+  for (int i = 0; i < n; ++i) w[i] = static_cast<std::int8_t>(static_cast<int>(next() >> 24) - 128);
+}
+void fill_quant(std::int32_t* b, std::int32_t* m, std::int32_t* sh, int n, int shift, std::int32_t bias_range) {
+  for (int i = 0; i < n; ++i) {
+    b[i] = static_cast<std::int32_t>(next() % static_cast<std::uint32_t>(2 * bias_range)) - bias_range;
+    m[i] = static_cast<std::int32_t>((1u << 30) + (next() >> 2));  // [2^30, 2^31)
+    sh[i] = shift - static_cast<std::int32_t>(next() % 2u);
+  }
+}
+void init() {
+  if (ready) return;
+  fill(conv_w, sizeof conv_w);
+  fill(dw_w, sizeof dw_w);
+  fill(pw_w, sizeof pw_w);
+  fill(fc_w, sizeof fc_w);
+  fill_quant(conv_b, conv_m, conv_s, kC, -9, 2000);
+  fill_quant(dw_b, dw_m, dw_s, kC, -8, 1000);
+  fill_quant(pw_b, pw_m, pw_s, kC, -9, 1000);
+  fill_quant(fc_b, fc_m, fc_s, 1, -8, 500);
+  ready = true;
+}
+
+}  // namespace model
+
+bool run_model(const Job& job) {
+  using namespace tml::rt;
+  using namespace model;
+  init();
+  std::size_t size = 0;
+  if (!read_input(job, &size)) return false;
+  if (size != 490) {
+    std::printf("line %u: model input must be 490 int8 values, got %u bytes\n", static_cast<unsigned>(job.line_number),
+                static_cast<unsigned>(size));
+    return false;
+  }
+  const auto* x = reinterpret_cast<const std::int8_t*>(g_input);
+  const Shape in{1, 49, 10, 1}, act{1, 25, 5, kC}, pooled{1, 1, 1, kC}, logits{1, 1, 1, kClasses};
+  ConvParams conv;
+  conv.stride_h = conv.stride_w = 2;
+  conv.pad_top = 4;  // SAME for a 10x4 kernel, stride 2: 49x10 -> 25x5
+  conv.pad_left = 1;
+  conv.input_offset = 3;  // input zero point -3
+  conv.output_offset = -128;
+  conv.act_min = -128;  // ReLU: zero point -128
+  ConvParams dw;
+  dw.pad_top = dw.pad_left = 1;
+  dw.input_offset = 128;
+  dw.output_offset = -128;
+  ConvParams pw;
+  pw.input_offset = 128;
+  pw.output_offset = -128;
+  ConvParams fc;
+  fc.input_offset = 128;
+  fc.output_offset = 5;
+  PoolParams pool;
+  pool.filter_h = 25;
+  pool.filter_w = 5;
+  AddParams add{};
+  add.input1_offset = 128;
+  add.input2_offset = 128;
+  add.left_shift = 20;
+  add.input1_multiplier = 1073741824;
+  add.input1_shift = -1;
+  add.input2_multiplier = 1431655765;
+  add.input2_shift = -1;
+  add.output_multiplier = 1518500250;
+  add.output_shift = -19;
+  add.output_offset = -128;
+  add.act_min = -128;
+  add.act_max = 127;
+  const SoftmaxParams softmax{1073741824, 23, -248};
+  timer_start();
+  const std::uint32_t t0 = timer_now();
+  bool ok = conv2d_s8(conv, {conv_m, conv_s}, in, x, {kC, 10, 4, 1}, conv_w, conv_b, act, a1) == Status::ok &&
+            depthwise_conv2d_s8(dw, {dw_m, dw_s}, act, a1, {1, 3, 3, kC}, dw_w, dw_b, act, a2) == Status::ok &&
+            conv2d_s8(pw, {pw_m, pw_s}, act, a2, {kC, 1, 1, kC}, pw_w, pw_b, act, a3) == Status::ok &&
+            add_s8(add, act, a1, act, a3, act, a4) == Status::ok &&
+            average_pool_s8(pool, act, a4, pooled, a5) == Status::ok &&
+            fully_connected_s8(fc, {fc_m, fc_s, true}, pooled, a5, {kClasses, 1, 1, kC}, fc_w, fc_b, logits, a6) ==
+                Status::ok &&
+            softmax_s8(softmax, logits, a6, a7) == Status::ok;
+  const std::uint32_t ticks = ticks_since(t0);
+  if (!ok) {
+    std::printf("line %u: a kernel refused its arguments\n", static_cast<unsigned>(job.line_number));
+    return false;
+  }
+  if (kTimed) std::printf("timing model line=%u total=%lu\n", static_cast<unsigned>(job.line_number), static_cast<unsigned long>(ticks));
+  Output o(job);
+  o.bytes(a1, sizeof a1);
+  o.bytes(a2, sizeof a2);
+  o.bytes(a3, sizeof a3);
+  o.bytes(a4, sizeof a4);
+  o.bytes(a5, sizeof a5);
+  o.bytes(a6, sizeof a6);
+  o.bytes(a7, sizeof a7);
+  return o.finish();
+}
+
+
+// layer: times one conv / depthwise / fully connected layer of a given shape on pseudo-random
+// data (bench/device_runtime_bench.cc). Parameters: op (0 conv, 1 depthwise, 2 fully connected),
+// h, w, cin, cout, kh, kw (kernel), stride; SAME padding. The input file is not read. Output: the layer's
+// output bytes. Prints "timing layer ... total=TICKS macs=N".
+bool run_layer(const Job& job) {
+  using namespace tml::rt;
+  std::uint32_t op = 0, h = 0, w = 0, cin = 0, cout = 0, kh = 0, kw = 0, stride = 0;
+  if (!get_u32(job, "op", 2, &op) || !get_u32(job, "h", 1024, &h) || !get_u32(job, "w", 1024, &w) ||
+      !get_u32(job, "cin", 4096, &cin) || !get_u32(job, "cout", 4096, &cout) || !get_u32(job, "kh", 15, &kh) ||
+      !get_u32(job, "kw", 15, &kw) || !get_u32(job, "stride", 4, &stride) || h == 0 || w == 0 || cin == 0 ||
+      cout == 0 || kh == 0 || kw == 0 || stride == 0)
+    return false;
+  const std::uint32_t oh = op == 2 ? 1 : (h + stride - 1) / stride, ow = op == 2 ? 1 : (w + stride - 1) / stride;
+  const std::uint32_t in_bytes = h * w * cin, out_bytes = oh * ow * cout;
+  const std::uint32_t filter_bytes = op == 0 ? cout * kh * kw * cin : op == 1 ? kh * kw * cout : cout * h * w * cin;
+  if (in_bytes + out_bytes + filter_bytes > kMaxInputBytes || 3 * cout > kWorkFloats) {
+    std::printf("line %u: layer too large for the runner's buffers\n", static_cast<unsigned>(job.line_number));
+    return false;
+  }
+  auto* input = reinterpret_cast<std::int8_t*>(g_input);
+  std::int8_t* output = input + in_bytes;
+  std::int8_t* filter = output + out_bytes;
+  std::uint32_t lcg = 7u;
+  for (std::uint32_t i = 0; i < in_bytes + filter_bytes + out_bytes; ++i)
+    input[i] = static_cast<std::int8_t>((lcg = lcg * 1664525u + 1013904223u) >> 24);
+  auto* bias = reinterpret_cast<std::int32_t*>(g_work);
+  std::int32_t* mult = bias + cout;
+  std::int32_t* shift = mult + cout;
+  for (std::uint32_t c = 0; c < cout; ++c) {
+    bias[c] = static_cast<std::int32_t>(c * 37u) - 500;
+    mult[c] = 1518500250;
+    shift[c] = -9;
+  }
+  ConvParams p;
+  p.stride_h = p.stride_w = static_cast<std::int32_t>(op == 2 ? 1 : stride);
+  // SAME: total padding = (out - 1) * stride + k - in, the smaller half before.
+  auto same_pad = [&](std::uint32_t in, std::uint32_t out, std::uint32_t k) {
+    const std::int32_t total = static_cast<std::int32_t>((out - 1) * stride + k) - static_cast<std::int32_t>(in);
+    return total > 0 ? total / 2 : 0;
+  };
+  p.pad_top = op == 2 ? 0 : same_pad(h, oh, kh);
+  p.pad_left = op == 2 ? 0 : same_pad(w, ow, kw);
+  p.input_offset = 128;
+  p.output_offset = -128;
+  p.depth_multiplier = op == 1 ? static_cast<std::int32_t>(cout / cin) : 1;
+  const ChannelQuant q{mult, shift, false};
+  const Shape in_shape{1, static_cast<std::int32_t>(h), static_cast<std::int32_t>(w), static_cast<std::int32_t>(cin)};
+  const Shape out_shape{1, static_cast<std::int32_t>(oh), static_cast<std::int32_t>(ow), static_cast<std::int32_t>(cout)};
+  const std::int32_t kkh = static_cast<std::int32_t>(kh), kkw = static_cast<std::int32_t>(kw);
+  timer_start();
+  const std::uint32_t t0 = timer_now();
+  Status st;
+  std::uint64_t macs;
+  if (op == 0) {
+    st = conv2d_s8(p, q, in_shape, input, {out_shape.c, kkh, kkw, in_shape.c}, filter, bias, out_shape, output);
+    macs = std::uint64_t{oh} * ow * cout * kh * kw * cin;
+  } else if (op == 1) {
+    st = depthwise_conv2d_s8(p, q, in_shape, input, {1, kkh, kkw, out_shape.c}, filter, bias, out_shape, output);
+    macs = std::uint64_t{oh} * ow * cout * kh * kw;
+  } else {
+    st = fully_connected_s8(p, q, in_shape, input, {out_shape.c, 1, 1, static_cast<std::int32_t>(h * w * cin)}, filter,
+                            bias, out_shape, output);
+    macs = std::uint64_t{cout} * h * w * cin;
+  }
+  const std::uint32_t ticks = ticks_since(t0);
+  if (!check_status(job, st, "layer")) return false;
+  if (kTimed)
+    std::printf("timing layer line=%u total=%lu macs=%lu\n", static_cast<unsigned>(job.line_number),
+                static_cast<unsigned long>(ticks), static_cast<unsigned long>(macs));
+  Output o(job);
+  o.bytes(output, out_bytes);
+  return o.finish();
+}
+
 struct JobKind {
   const char* name;
   bool (*run)(const Job&);
@@ -443,6 +687,9 @@ constexpr JobKind kJobKinds[] = {
     {"audio", run_audio},
     {"image", run_image},
     {"imu", run_imu},
+    {"frames", run_frames},
+    {"model", run_model},
+    {"layer", run_layer},
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -469,12 +716,12 @@ bool parse_line(char* line, std::size_t line_number, Job* job, const char** toke
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::printf("usage: preprocess_runner JOB_FILE (got %d arguments)\n", argc - 1);
+    std::printf("usage: portable_runner JOB_FILE (got %d arguments)\n", argc - 1);
     return 2;
   }
   std::FILE* jobs = std::fopen(argv[1], "rb");
   if (jobs == nullptr) {
-    std::printf("preprocess_runner: cannot open job file %s\n", argv[1]);
+    std::printf("portable_runner: cannot open job file %s\n", argv[1]);
     return 2;
   }
   unsigned total = 0, failed = 0;
@@ -522,7 +769,7 @@ int main(int argc, char** argv) {
     if (!kind->run(job)) ++failed;
   }
   std::fclose(jobs);
-  std::printf("preprocess_runner: %u jobs, %u failed\n", total, failed);
+  std::printf("portable_runner: %u jobs, %u failed\n", total, failed);
   if (rc != 0) return rc;
   return failed == 0 ? 0 : 1;
 }

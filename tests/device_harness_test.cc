@@ -1,4 +1,4 @@
-// Host/device identity harness (tests/device/): the same preprocess_runner source, built for x86-64
+// Host/device identity harness (tests/device/): the same portable_runner source, built for x86-64
 // and for the Cortex-M4F (QEMU mps2-an386, semihosting), runs the same job file; every output file
 // must be byte-identical. These tests prove the harness itself with the `selftest` job kind; the
 // audio/image/imu kinds reuse run_on_host/run_on_qemu the same way.
@@ -73,7 +73,7 @@ TEST(DeviceHarness, SelftestIsByteIdenticalOnHostAndQemu) {
 
   const DeviceRun host = run_on_host(tmp / "host_jobs.txt");
   const DeviceRun qemu = run_on_qemu(tmp / "qemu_jobs.txt");
-  const std::string summary = "preprocess_runner: " + std::to_string(inputs.size()) + " jobs, 0 failed";
+  const std::string summary = "portable_runner: " + std::to_string(inputs.size()) + " jobs, 0 failed";
   ASSERT_EQ(host.exit_code, 0) << host.output;
   EXPECT_NE(host.output.find(summary), std::string::npos) << host.output;
   // QEMU really ran the program to its end: exit code from semihosting and the runner's own summary

@@ -1,0 +1,61 @@
+#pragma once
+// Emulated boards: the collection firmware running as a Linux process (`host`) or in QEMU
+// mps2-an386 (`qemu-m4`), started in the background with its serial link on a UNIX socket and
+// recorded in the project's .tml/board.json so that other verbs find it. Its sensor replays files.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/project_file.h"
+#include "protocol/messages.h"
+
+namespace tml {
+
+// What the board's sensor "sees": one raw file in the sensor's format (int16 PCM, float32 rows,
+// RGB565/YUV422/gray frames), looped.
+struct ReplaySensor {
+  proto::SensorDescriptor descriptor;
+  std::filesystem::path raw_file;
+  std::vector<std::string> sources;  // the user's files it was made from
+};
+
+struct BoardState {
+  std::string board;     // "qemu-m4" or "host"
+  pid_t pid = 0;
+  std::string socket;    // UNIX socket of the serial link
+  std::string log;       // the board's stdout/stderr
+  std::string firmware;  // the image it runs
+  std::vector<std::string> replay;
+  std::string started;   // UTC
+  nlohmann::ordered_json to_json() const;
+  static BoardState from_json(const nlohmann::ordered_json& j);
+};
+
+// The sensor the project's tml.yaml describes, as the protocol's descriptor.
+proto::SensorDescriptor project_sensor(const Project& project);
+
+// Converts the user's files (WAV/FLAC..., PNG/JPEG/BMP, CSV — as `tml import` reads them) into the
+// raw replay stream of the project's sensor, in dir. Audio must already have the project's rate
+// (or is converted); images are resized to the camera's size and encoded as the camera would.
+ReplaySensor prepare_replay(const Project& project, const std::vector<std::filesystem::path>& files,
+                            const std::filesystem::path& dir);
+
+// Where the collection firmware for a board lives (built with tml); throws when it is missing.
+std::filesystem::path collection_firmware(const std::string& board);
+
+// Starts the board in the background, waits until its socket answers HELLO, records it. Stops a
+// board already recorded for the project first.
+BoardState start_emulated_board(const Project& project, const std::string& board, const ReplaySensor& replay);
+
+// The board recorded for the project if its process is still alive (stale records are removed).
+std::optional<BoardState> running_board(const Project& project);
+
+// Stops the recorded board (SIGTERM, then SIGKILL after 2 s); false when none was running.
+bool stop_board(const Project& project);
+
+}  // namespace tml
