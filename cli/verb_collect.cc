@@ -111,8 +111,11 @@ Verb add_collect_verb(CLI::App& tml, Context& ctx) {
                               {"firmware", hello_json(hello)["firmware"]},
                               {"config_hash", project.config_hash()}};
             unsigned consecutive_rejects = 0;
+            // Take numbers count up from a random start: unique within a session, and a stale frame
+            // of an earlier session is unlikely to match.
+            auto next_take = static_cast<std::uint16_t>(rng());
             while (kept.size() < args->count) {
-              TakeRequest req{sensor, static_cast<std::uint16_t>(rng()), bytes, args->fast, 2000};
+              TakeRequest req{sensor, next_take++, bytes, args->fast, 2000};
               const std::string stage = "take " + std::to_string(kept.size() + 1) + "/" + std::to_string(args->count);
               TakeResult take = client.capture(req, [&](std::uint64_t got) { progress.update(stage, got, bytes); },
                                                [] { return interrupted(); });

@@ -1,5 +1,6 @@
 #include "collect/board_client.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/errors.h"
@@ -66,16 +67,21 @@ std::optional<Frame> BoardClient::receive(int timeout_ms) {
 }
 
 proto::Hello BoardClient::hello(int timeout_ms) {
+  // Asked again every 500 ms: a board still booting (or QEMU before the guest reads its UART) may
+  // miss the first request.
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  send(proto::MessageType::hello_request);
   while (ms_left(deadline) > 0) {
-    auto f = receive(ms_left(deadline));
-    if (!f) break;
-    if (f->type() != proto::MessageType::hello) continue;
-    proto::Hello h;
-    if (!proto::decode_hello(f->payload.data(), f->payload.size(), &h))
-      throw Error(ExitCode::device, link_.name() + ": the board's HELLO is malformed; reflash its firmware");
-    return h;
+    send(proto::MessageType::hello_request);
+    const auto ask_again = std::min(deadline, Clock::now() + std::chrono::milliseconds(500));
+    while (ms_left(ask_again) > 0) {
+      auto f = receive(ms_left(ask_again));
+      if (!f) break;
+      if (f->type() != proto::MessageType::hello) continue;
+      proto::Hello h;
+      if (!proto::decode_hello(f->payload.data(), f->payload.size(), &h))
+        throw Error(ExitCode::device, link_.name() + ": the board's HELLO is malformed; reflash its firmware");
+      return h;
+    }
   }
   throw Error(ExitCode::device, link_.name() + ": no HELLO from the board within " + std::to_string(timeout_ms) +
                                     " ms; is it running tml firmware? (`tml flash`)");

@@ -258,9 +258,9 @@ BoardState start_emulated_board(const Project& project, const std::string& board
   write_file_atomic(state_file(project), s.to_json().dump(2) + "\n");
   // Ready when it answers HELLO on its socket.
   try {
-    auto link = connect_socket(s.socket, 5000);
+    auto link = connect_socket(s.socket, 10000);
     BoardClient client(*link);
-    client.hello(3000);
+    client.hello(10000);
   } catch (const Error& e) {
     const std::string why = tail_of(s.log);
     stop_board(project);

@@ -20,6 +20,7 @@
 //    inside the input, and fewer than `stride` input rows/columns are left unused at the end.
 //    TFLite SAME/VALID and ONNX explicit pads (each below the effective kernel) always pass.
 // The accumulator wraps modulo 2^32 (as TFLite's int32 on real targets) instead of overflowing.
+#include <cstddef>
 #include <cstdint>
 
 #include "runtime/shapes.h"
@@ -55,5 +56,21 @@ Status depthwise_conv2d_s8(const ConvParams& p, const ChannelQuant& q, const Sha
 Status fully_connected_s8(const ConvParams& p, const ChannelQuant& q, const Shape& input_shape,
                           const std::int8_t* input, const Shape& filter_shape, const std::int8_t* filter,
                           const std::int32_t* bias, const Shape& output_shape, std::int8_t* output);
+
+}  // namespace tml::rt
+
+namespace tml::rt {
+
+// Depthwise convolution in place (TinyEngine's scheme): the output overwrites the input buffer,
+// so the planner needs one activation buffer instead of two. Channel by channel, the input plane
+// is gathered into scratch, convolved by depthwise_conv2d_s8 (the same arithmetic, so the same
+// bytes) and the output plane scattered back: output slots of channel c only ever hold channel c.
+// Needs depth_multiplier 1 (Cout == Cin), an output no larger than the input and, with more than one
+// batch, an output image of the input's size.
+std::size_t depthwise_in_place_scratch_bytes(const Shape& input_shape, const Shape& output_shape);
+Status depthwise_conv2d_s8_in_place(const ConvParams& p, const ChannelQuant& q, const Shape& input_shape,
+                                    std::int8_t* buffer, const Shape& filter_shape, const std::int8_t* filter,
+                                    const std::int32_t* bias, const Shape& output_shape, std::int8_t* scratch,
+                                    std::size_t scratch_bytes);
 
 }  // namespace tml::rt

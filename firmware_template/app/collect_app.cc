@@ -143,7 +143,7 @@ void CollectApp::on_start(const std::uint8_t* payload, std::size_t n) {
   t.unit_bytes = t.camera ? static_cast<std::uint32_t>(d.width) * d.height * t.sample_bytes : t.sample_bytes;
   const std::uint32_t room = hal::max_payload() - static_cast<std::uint32_t>(proto::kDataHeaderSize);
   t.chunk_max = t.sample_bytes == 0 ? 0 : room - room % t.sample_bytes;
-  if (t.unit_bytes == 0 || t.chunk_max == 0) {
+  if (t.unit_bytes == 0 || t.chunk_max == 0 || d.rate_millihertz == 0) {
     send_error(ErrorCode::sensor_failed, "sensor has an unusable sample format");
     return;
   }
@@ -207,8 +207,9 @@ bool CollectApp::step_take(std::uint64_t now, std::uint32_t* wait_us) {
     avail = want;
   } else if (t.replayed) {
     // Units whose time has come; a camera's first frame is there at once.
-    const std::uint64_t units = units_due(now - t.start_us, hal::sensor_info(t.sensor).descriptor.rate_millihertz) +
-                                (t.camera ? 1u : 0u);
+    const std::uint64_t elapsed = now > t.start_us ? now - t.start_us : 0;
+    const std::uint64_t units =
+        units_due(elapsed, hal::sensor_info(t.sensor).descriptor.rate_millihertz) + (t.camera ? 1u : 0u);
     const std::uint64_t due = units * t.unit_bytes;
     avail = due > t.position ? due - t.position : 0;
   } else {

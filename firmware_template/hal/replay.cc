@@ -203,11 +203,7 @@ bool ReplaySensor::open(const FileOps* ops, const SensorArg& arg, ErrorText* err
   return true;
 }
 
-bool ReplaySensor::start() {
-  if (handle_ < 0) return false;
-  pos_ = 0;
-  return ops_->seek(handle_, 0);
-}
+bool ReplaySensor::start() { return handle_ >= 0 && ops_->seek(handle_, pos_); }
 
 bool ReplaySensor::read(std::uint8_t* dst, std::size_t n) {
   if (handle_ < 0) return false;

@@ -53,11 +53,12 @@ struct FileOps {
 };
 
 // A sensor replaying a raw file of samples in the sensor's format, looping at its end; a trailing
-// partial sample (or frame) is ignored.
+// partial sample (or frame) is ignored. Like a real sensor it runs on between takes: a take starts
+// where the previous one stopped (the first take of a boot at the file's first byte).
 class ReplaySensor {
  public:
   bool open(const FileOps* ops, const SensorArg& arg, ErrorText* error);
-  bool start();  // from the file's first byte
+  bool start();  // where the previous take stopped
   bool read(std::uint8_t* dst, std::size_t n);
 
  private:

@@ -1,7 +1,8 @@
 // Loss is never silent: a proxy between the real host board and `tml collect` flips bits, drops,
-// duplicates and truncates DATA frames of every other take, then cuts the link. Every faulty take
-// must be rejected, every clean take kept and equal to the replayed signal, and a cut link must
-// end collect with exit code 3 within seconds, keeping the takes already finished.
+// duplicates and truncates DATA frames of every other take, then cuts the link. Every take that lost
+// data must be rejected; clean takes, and takes whose only fault was a duplicated frame (the copy is
+// recognised and dropped), are kept and equal the replayed signal; a cut link ends collect with
+// exit code 3 within seconds, keeping the takes already finished.
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -128,6 +129,7 @@ class FaultyProxy {
           if (r.frame_ready && host_frames.header().type == static_cast<std::uint8_t>(proto::MessageType::start) &&
               proto::decode_start(host_frames.payload(), host_frames.header().payload_length, &s)) {
             current_faulty_ = (++takes_ % 2) == 0;
+            duplicates_only_ = current_faulty_ && rng_() % 5 == 0;  // harmless faults only, this take
             current_take_ = s.take;
           }
           if (r.consumed == 0) break;
@@ -159,7 +161,7 @@ class FaultyProxy {
     const bool data = r.frame_ready && d.header().type == static_cast<std::uint8_t>(proto::MessageType::data);
     if (!data || !current_faulty_) return send_all(client, frame.data(), frame.size());
     ++faults_;
-    const int kind = static_cast<int>(rng_() % 4);
+    const int kind = duplicates_only_ ? 2 : static_cast<int>(rng_() % 4);
     std::lock_guard<std::mutex> l(mu_);
     switch (kind) {
       case 0: {  // flip one bit of the encoded frame (not the delimiter)
@@ -194,6 +196,7 @@ class FaultyProxy {
   std::atomic<int> cut_after_{-1};
   std::atomic<std::size_t> faults_{0};
   bool current_faulty_ = false;
+  bool duplicates_only_ = false;
   std::uint16_t current_take_ = 0;
   std::size_t takes_ = 0;
   std::mutex mu_;
@@ -247,6 +250,7 @@ TEST(CollectFaults, EveryCorruptFrameIsDetectedAndNoCorruptSampleIsWritten) {
     const std::string h = sha256_hex(std::string(reinterpret_cast<const char*>(pcm.data()), pcm.size() * 2));
     EXPECT_EQ(slices.count(h), 1u) << e["path"] << " is not a slice of the replayed signal";
   }
+  EXPECT_GT(duplicates_dropped, 0u) << "takes with duplicated frames only are kept, the copies dropped";
   std::printf("[ faults ] %zu faulty frames (", proxy.faults());
   for (const auto& [k, n] : proxy.fault_kinds()) std::printf("%s %zu, ", k.c_str(), n);
   std::printf(") -> %zu damaged takes, all rejected; %zu takes kept, bit-exact (%zu duplicate frames dropped)\n",

@@ -101,6 +101,7 @@ size_t g_frame_pos = kFrameBytes;  // == kFrameBytes: no frame held
 bool g_camera_ready = false;
 volatile bool g_audio_running = false;
 bool g_imu_running = false;
+bool g_imu_first = true;  // no gap check before the first sample (the sensor needs time to start)
 uint32_t g_imu_last_us = 0;
 
 bool g_was_connected = false;
@@ -127,10 +128,11 @@ void poll_imu() {
   IMU.readGyroscope(v[3], v[4], v[5]);
   const uint32_t now = ::micros();
   const uint32_t gap = now - g_imu_last_us;
-  if (gap > kImuPeriodUs + kImuPeriodUs / 2) {
+  if (!g_imu_first && gap > kImuPeriodUs + kImuPeriodUs / 2) {
     const uint32_t missed = (gap + kImuPeriodUs / 2) / kImuPeriodUs - 1;
     g_imu.add_dropped(missed * static_cast<uint32_t>(kImuSampleBytes));
   }
+  g_imu_first = false;
   g_imu_last_us = now;
   uint8_t bytes[kImuSampleBytes];
   memcpy(bytes, v, sizeof bytes);  // little-endian float32, as the protocol wants
@@ -201,6 +203,7 @@ bool sensor_start(size_t index) {
     case kImu:
       if (!IMU.begin()) return false;
       g_imu.reset();
+      g_imu_first = true;
       g_imu_last_us = ::micros();
       g_imu_running = true;
       return true;
