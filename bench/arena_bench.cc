@@ -20,13 +20,20 @@ using InPlace = PlanProblemBuilder::InPlace;
 
 std::int64_t hwc(std::int64_t h, std::int64_t w, std::int64_t c) { return h * w * c; }
 
+// The runtime's in-place depthwise gathers an input plane and computes an output plane in its scratch
+// (rt::depthwise_in_place_scratch_bytes).
+std::int64_t in_place_scratch(std::int64_t input_plane, std::int64_t output_plane) {
+  return input_plane + output_plane;
+}
+
 // DS-CNN (KWS): 49x10x1 -> conv 10x4 /2 -> 25x5x64 -> 4 x (dw 3x3 + pw 64) -> avg pool -> FC 12 -> softmax.
 PlanProblem ds_cnn() {
   PlanProblemBuilder g;
   int x = g.add_input("input", hwc(49, 10, 1));
   x = g.add_op({x}, "conv", hwc(25, 5, 64));
   for (int block = 1; block <= 4; ++block) {
-    x = g.add_op({x}, "dw" + std::to_string(block), hwc(25, 5, 64), InPlace::kDepthwise, hwc(25, 5, 1));
+    x = g.add_op({x}, "dw" + std::to_string(block), hwc(25, 5, 64), InPlace::kDepthwise,
+                 in_place_scratch(25 * 5, 25 * 5));
     x = g.add_op({x}, "pw" + std::to_string(block), hwc(25, 5, 64));
   }
   x = g.add_op({x}, "avgpool", 64);
@@ -52,8 +59,10 @@ PlanProblem mobilenet_v1_025() {
   x = g.add_op({x}, "conv", hwc(side, side, channels));
   int index = 1;
   for (const Block& b : blocks) {
+    const std::int64_t side_in = side;
     side = (side + b.stride - 1) / b.stride;
-    x = g.add_op({x}, "dw" + std::to_string(index), hwc(side, side, channels), InPlace::kDepthwise, side * side);
+    x = g.add_op({x}, "dw" + std::to_string(index), hwc(side, side, channels), InPlace::kDepthwise,
+                 in_place_scratch(side_in * side_in, side * side));
     channels = b.channels;
     x = g.add_op({x}, "pw" + std::to_string(index), hwc(side, side, channels));
     ++index;
@@ -134,7 +143,7 @@ void print_row(const std::string& label, const PlanProblem& problem, const Plann
   for (bool used : best.hint_used) used_hints += used;
 
   const double lb = static_cast<double>(best.lower_bound);
-  std::printf("%-26s %4zu %5d/%-3zu %9lld %9lld %9lld %9lld %9lld %-13s %9lld %-7s %7.3f %7.3f %7.3f %8.2f\n",
+  std::printf("%-32s %4zu %5d/%-3zu %9lld %9lld %9lld %9lld %9lld %-14s %9lld %-7s %7.3f %7.3f %7.3f %8.2f\n",
               label.c_str(), problem.tensors.size(), used_hints, problem.hints.size(),
               static_cast<long long>(best.lower_bound), static_cast<long long>(tflm), static_cast<long long>(by_size),
               static_cast<long long>(best_fit), static_cast<long long>(breadth), search.c_str(),
@@ -164,7 +173,7 @@ int main() {
               "live-set lower bound, TFLM greedy-by-size, greedy-by-size / best-fit / breadth (best of with and "
               "without hints), branch and bound (nodes), best plan, proof, best/LB, TFLM/LB, best/TFLM, ms for "
               "plan_memory\n\n");
-  std::printf("%-26s %4s %9s %9s %9s %9s %9s %9s %-13s %9s %-7s %7s %7s %7s %8s\n", "model / hints", "tens",
+  std::printf("%-32s %4s %9s %9s %9s %9s %9s %9s %-14s %9s %-7s %7s %7s %7s %8s\n", "model / hints", "tens",
               "hints", "LB", "TFLM", "by-size", "best-fit", "breadth", "B&B", "best", "proof", "best/LB", "TFLM/LB",
               "b/TFLM", "ms");
   for (const Model& m : models) {

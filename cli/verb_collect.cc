@@ -1,11 +1,13 @@
 // tml collect: labelled takes from a board over its serial link (a real port or an emulated
 // board's socket), each checked for loss and stored atomically with its capture statistics.
+#include <cmath>
 #include <iostream>
 #include <random>
 
 #include "board_output.h"
 #include "collect/board_client.h"
 #include "collect/emulated_board.h"
+#include "collect/line_capture.h"
 #include "collect/link.h"
 #include "collect/sample_entry.h"
 #include "collect/take_writer.h"
@@ -30,6 +32,7 @@ struct CollectArgs {
   std::string port;
   bool allow_gaps = false;
   bool fast = false;
+  bool lines = false;
 };
 
 // The link the user means: --port (a serial port or a socket), else the project's emulated board,
@@ -75,6 +78,70 @@ std::uint32_t take_bytes(const proto::SensorDescriptor& s, double length_ms) {
   return static_cast<std::uint32_t>(samples + 0.5) * static_cast<std::uint32_t>(proto::bytes_per_sample(s.format, s.channels));
 }
 
+
+// --lines: text lines from any sketch, recorded as CSV takes for an IMU project.
+int collect_lines(const Context& ctx, const Project& project, const CollectArgs& args) {
+  if (project.sensor_kind() != "imu")
+    throw invalid_input("--lines", "text lines are recorded as CSV for IMU projects; this project's sensor is " +
+                                       project.sensor_kind());
+  if (args.port.empty()) throw invalid_input("--lines", "say where the sketch prints its lines: --port /dev/ttyACM0 (or a socket)");
+  auto link = fs::is_socket(args.port) ? connect_socket(args.port, 2000) : open_serial(args.port);
+  LineReader reader(*link);
+  const LineStream stream = detect_line_stream(reader, 1.5);
+  const auto& sensor = project.config["sensor"];
+  const std::size_t channels = sensor["channels"];
+  const double rate = sensor["rate"];
+  if (stream.columns != channels && stream.columns != channels + 1)
+    throw invalid_input(args.port, "the sketch prints " + std::to_string(stream.columns) + " values per line, tml.yaml's sensor has " +
+                                       std::to_string(channels) + " channels (a time column first is allowed)");
+  if (std::fabs(stream.rate_hz - rate) > 0.1 * rate)
+    throw invalid_input(args.port, "the sketch prints " + std::to_string(static_cast<int>(stream.rate_hz + 0.5)) +
+                                       " lines/s, tml.yaml's sensor.rate is " + std::to_string(static_cast<int>(rate)) +
+                                       " Hz; fix one of them");
+  const double length_ms = args.length_ms > 0 ? args.length_ms : sensor.value("window_ms", 1000.0);
+  const auto rows = static_cast<std::size_t>(length_ms * rate / 1000.0 + 0.5);
+  DatasetStore store(project.dataset_dir());
+  store.begin_writing();
+  ProgressLine progress(ctx.show_progress());
+  json kept = json::array(), rejected = json::array();
+  const json source{{"kind", "lines"}, {"file", nullptr}, {"device", link->name()}, {"firmware", nullptr},
+                    {"config_hash", project.config_hash()}};
+  while (kept.size() < args.count) {
+    throw_if_interrupted();
+    progress.update("take " + std::to_string(kept.size() + 1), kept.size(), args.count);
+    const LineTake take = capture_lines(reader, rows, stream.columns);
+    json capture{{"mode", "lines"}, {"rows", take.rows}, {"declared_rate", rate}, {"measured_rate", stream.rate_hz},
+                 {"seconds", take.seconds}, {"clean", take.problem.empty()}};
+    if (!take.problem.empty()) capture["problem"] = take.problem;
+    if (!take.problem.empty() && !args.allow_gaps) {
+      rejected.push_back(json{{"problem", take.problem}});
+      if (rejected.size() >= 3 && kept.empty())
+        throw Error(ExitCode::device, link->name() + ": 3 takes with malformed lines (last: " + take.problem + ")");
+      continue;
+    }
+    const std::vector<std::uint8_t> bytes(take.csv.begin(), take.csv.end());
+    const std::string sha = sha256_hex(bytes);
+    const json details{{"rate", rate},
+                       {"channels", channels},
+                       {"rows", take.rows},
+                       {"time_column", stream.columns == channels + 1},
+                       {"duration_s", static_cast<double>(take.rows) / rate}};
+    json entry = sample_entry(project, args.label, sha, ".csv", bytes.size(), details, source, capture);
+    store.add(entry, bytes);
+    store.commit();
+    kept.push_back(entry);
+  }
+  json doc{{"ok", true}, {"label", args.label}, {"columns", stream.columns}, {"measured_rate", stream.rate_hz},
+           {"kept", kept}, {"rejected", rejected}};
+  ctx.print(doc, [&](std::ostream& out) {
+    out << "Kept " << kept.size() << " take(s) of '" << args.label << "' (" << rows << " rows of " << stream.columns
+        << " values at " << static_cast<int>(stream.rate_hz + 0.5) << " lines/s)";
+    if (!rejected.empty()) out << "; rejected " << rejected.size();
+    out << ".\n";
+  });
+  return 0;
+}
+
 }  // namespace
 
 Verb add_collect_verb(CLI::App& tml, Context& ctx) {
@@ -87,10 +154,12 @@ Verb add_collect_verb(CLI::App& tml, Context& ctx) {
   sub->add_option("--port,-p", args->port, "serial port or emulated board socket (default: the project's board)");
   sub->add_flag("--allow-gaps", args->allow_gaps, "keep takes with losses (recorded in the manifest) instead of rejecting them");
   sub->add_flag("--fast", args->fast, "emulated boards: replay as fast as the link allows instead of in real time");
+  sub->add_flag("--lines", args->lines, "read plain \"v1,v2,...\" text lines from any sketch (IMU projects, needs --port)");
   return {sub, [&ctx, args] {
             Project project = load_project(".");
             if (!project.has_label(args->label))
               throw invalid_input("--label " + args->label, "not a label of tml.yaml (labels: " + json(project.labels()).dump() + ")");
+            if (args->lines) return collect_lines(ctx, project, *args);
             auto link = open_board_link(project, args->port);
             BoardClient client(*link);
             const proto::Hello hello = client.hello();

@@ -385,8 +385,9 @@ std::vector<int> order_by_breadth(const Layout& layout) {
 // search sequences of lowest-fit placements whose (offset, buffer index) pairs increase.
 //
 // Bounds at a node whose last placement was (last_offset, last_buffer): every remaining buffer ends up at or
-// above last_offset, so (1) each one ends at least at its lowest fit from there plus its footprint, and
-// (2) at each op, the remaining live bytes plus the placed live bytes above last_offset stack above it.
+// above last_offset, so (1) each one ends at least at its lowest fit from there plus its footprint,
+// (2) two remaining buffers that conflict stack one above the other from there, and (3) at each op, the
+// remaining live bytes plus the placed live bytes above last_offset stack above it.
 // A remaining buffer whose lowest fit is below the order waits for a conflicting buffer to lift it; a node
 // where some waiting buffers can no longer be lifted (see has_stranded_set) leads nowhere.
 //
@@ -462,17 +463,18 @@ class FitSearch {
     return std::find(waiting.begin(), waiting.end(), 1) != waiting.end();
   }
 
-  // Two remaining buffers that conflict stack one above the other, each no lower than it can start now.
+  // Two remaining buffers that conflict stack one above the other, each no lower than it can start now: the
+  // upper one starts at least the lower one's conflicting footprint (Reach::below) above it.
   Bytes pairwise_bound(const std::vector<Bytes>& earliest) const {
     Bytes bound = 0;
     for (int a = 0; a < layout_.buffer_count(); ++a) {
       if (offsets_[a] != kUnplaced) continue;
-      const Bytes size_a = layout_.buffer_footprint[a];
       for (int b : layout_.conflicts[a]) {
         if (b < a || offsets_[b] != kUnplaced) continue;
-        const Bytes size_b = layout_.buffer_footprint[b];
-        const Bytes a_below = std::max(earliest[b], earliest[a] + size_a) + size_b;
-        const Bytes b_below = std::max(earliest[a], earliest[b] + size_b) + size_a;
+        const Bytes a_below =
+            std::max(earliest[b], earliest[a] + layout_.reach[a][b].below) + layout_.buffer_footprint[b];
+        const Bytes b_below =
+            std::max(earliest[a], earliest[b] + layout_.reach[b][a].below) + layout_.buffer_footprint[a];
         bound = std::max(bound, std::min(a_below, b_below));
       }
     }
@@ -747,29 +749,29 @@ MemoryPlan plan_with(const PlanProblem& problem, PlanAlgorithm algorithm, bool u
 
 MemoryPlan plan_memory(const PlanProblem& problem, const PlannerOptions& options) {
   validate_problem(problem);
-  const Bytes lower_bound = live_set_lower_bound(problem, options);
-  std::vector<PlanAttempt> attempts;
-  MemoryPlan best = plan_tflm_greedy(problem);
-  attempts.push_back(best.attempts.front());
-  auto consider = [&](MemoryPlan candidate) {
-    if (candidate.arena_size < best.arena_size) best = std::move(candidate);
-  };
-
   const std::vector<int> usable = usable_hints(problem, options);
-  std::vector<Layout> layouts;
+  std::vector<Layout> layouts;  // [0]: no hints, [1]: every usable hint
   layouts.push_back(build_layout(problem, {}));
   if (!usable.empty()) layouts.push_back(build_layout(problem, usable));
 
+  // The best plan of each hint choice; strictly smaller wins, so ties keep the earlier attempt.
+  std::vector<MemoryPlan> best_of(layouts.size());
+  std::vector<PlanAttempt> attempts;
+  best_of[0] = plan_tflm_greedy(problem);
+  attempts.push_back(best_of[0].attempts.front());
   for (std::size_t choice = 0; choice < layouts.size(); ++choice) {
     const bool used_hints = choice == 1;
     for (PlanAlgorithm greedy : kGreedyAlgorithms) {
       if (greedy == PlanAlgorithm::kGreedyBySize && !used_hints) continue;  // that is TFLM's plan, done above
       MemoryPlan plan = to_plan(problem, layouts[choice], run_greedy(layouts[choice], greedy), greedy);
       attempts.push_back({greedy, used_hints, plan.arena_size, false, 0});
-      consider(std::move(plan));
+      if (best_of[choice].offsets.empty() || plan.arena_size < best_of[choice].arena_size) {
+        best_of[choice] = std::move(plan);
+      }
     }
   }
 
+  // Without hints first, so that a plan as small with hints as without them does without.
   bool every_choice_proven = true;
   for (std::size_t choice = 0; choice < layouts.size(); ++choice) {
     const Layout& layout = layouts[choice];
@@ -777,16 +779,20 @@ MemoryPlan plan_memory(const PlanProblem& problem, const PlannerOptions& options
       every_choice_proven = false;
       continue;
     }
-    const ExactResult exact = run_exact(layout, best.arena_size, choice == 1, options);
+    const Bytes incumbent =
+        choice == 0 ? best_of[0].arena_size : std::min(best_of[0].arena_size, best_of[1].arena_size);
+    const ExactResult exact = run_exact(layout, incumbent, choice == 1, options);
     attempts.push_back(exact.attempt);
     every_choice_proven = every_choice_proven && exact.attempt.proven_optimal;
     if (!exact.improved_offsets.empty()) {
-      consider(to_plan(problem, layout, exact.improved_offsets, PlanAlgorithm::kBranchAndBound));
+      best_of[choice] = to_plan(problem, layout, exact.improved_offsets, PlanAlgorithm::kBranchAndBound);
     }
   }
 
-  best.lower_bound = lower_bound;
-  best.proven_optimal = best.arena_size == lower_bound || every_choice_proven;
+  MemoryPlan best = std::move(best_of[0]);
+  if (best_of.size() > 1 && best_of[1].arena_size < best.arena_size) best = std::move(best_of[1]);
+  best.lower_bound = live_set_lower_bound(problem, options);
+  best.proven_optimal = best.arena_size == best.lower_bound || every_choice_proven;
   best.attempts = std::move(attempts);
   return best;
 }

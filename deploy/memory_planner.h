@@ -16,12 +16,14 @@
 // - kShareBuffer: target starts at source's offset. Valid when source's last reader is the op producing
 //   target, target.size <= source.size, and the kernel reads element i before writing element i:
 //   element-wise ADD/MUL, activations, requantize (int8 -> int8), and RESHAPE (a pure alias).
-// - kDepthwiseChannelwise (TinyEngine / MCUNet in-place depthwise): the kernel computes one output channel
-//   at a time into a temporary of `channel_scratch_bytes` (H_out * W_out), then copies it over the output
-//   channel. With depth multiplier 1 and HWC layout, output channel c only lands on bytes of input channel c,
-//   which is dead once output channel c is done, so target may start at source's offset (target.size <=
-//   source.size) at the price of the one-channel temporary, live during that op only. The planner places that
-//   temporary itself. Off by default (PlannerOptions::inplace_depthwise) until the runtime has the kernel.
+// - kDepthwiseChannelwise (TinyEngine / MCUNet in-place depthwise, runtime depthwise_conv2d_s8_in_place):
+//   the kernel works one channel at a time through a temporary of `channel_scratch_bytes` (tml's runtime
+//   gathers the input plane and computes the output plane there: H*W + OH*OW bytes, see
+//   rt::depthwise_in_place_scratch_bytes), then scatters the output plane back. With depth multiplier 1 and
+//   HWC layout, output channel c only lands on bytes of input channel c, which is dead once output channel c
+//   is done, so target may start at source's offset (target.size <= source.size) at the price of the
+//   temporary, live during that op only. The planner places that temporary itself. Off by default
+//   (PlannerOptions::inplace_depthwise): the generated code must then call the in-place kernel.
 // Hints are optional: the planner tries all usable hints together and none (see PlannerOptions). A hint is
 // usable when the options allow its kind and it saves bytes (a depthwise channel buffer as large as the
 // target saves nothing). A source gives its buffer to at most one target and a target takes at most one
@@ -50,7 +52,7 @@ struct InPlaceHint {
   int source = 0;  // tensor index: an input of the op producing `target`, last read by that op
   int target = 0;  // tensor index: the output that may be written over `source`
   InPlaceKind kind = InPlaceKind::kShareBuffer;
-  std::int64_t channel_scratch_bytes = 0;  // kDepthwiseChannelwise only: one output channel (H_out * W_out)
+  std::int64_t channel_scratch_bytes = 0;  // kDepthwiseChannelwise only: the kernel's per-channel temporary
 };
 
 struct PlanProblem {
@@ -70,8 +72,9 @@ const char* to_string(PlanAlgorithm algorithm);
 struct PlannerOptions {
   bool use_share_hints = true;      // kShareBuffer hints
   bool inplace_depthwise = false;   // kDepthwiseChannelwise hints (needs the runtime's in-place kernel)
-  // Branch and bound runs when a hint choice has at most this many buffers (tensors after sharing), for at
-  // most this many search nodes (a node costs ~1-3 us at 30-90 buffers). Within budget it proves the result.
+  // Branch and bound runs on a hint choice with at most this many buffers (tensors after sharing), for at
+  // most this many search nodes per hint choice (a node costs ~1-3 us at 30-90 buffers). When it finishes
+  // within the budget its result is proven optimal for that hint choice.
   int exact_max_buffers = 64;
   std::int64_t exact_node_budget = 200'000;
 };
@@ -99,7 +102,8 @@ struct MemoryPlan {
 };
 
 // Runs every applicable algorithm on both hint choices (with the usable hints, and without) and keeps the
-// smallest arena; ties keep the earlier attempt (TFLM's greedy first, no hints before hints).
+// smallest arena. Ties keep the earlier attempt (TFLM's greedy first) and prefer no hints: in-place kernels
+// are only asked for when they make the arena smaller.
 MemoryPlan plan_memory(const PlanProblem& problem, const PlannerOptions& options = {});
 
 // TFLite Micro's GreedyMemoryPlanner, step for step (stable size-descending order with ties in reverse
@@ -107,7 +111,8 @@ MemoryPlan plan_memory(const PlanProblem& problem, const PlannerOptions& options
 // This is "TFLM's plan" the others are compared with.
 MemoryPlan plan_tflm_greedy(const PlanProblem& problem);
 
-// One algorithm alone, with every usable hint (per options) applied or none.
+// One algorithm alone, with every usable hint (per options) applied or none. Branch and bound starts from
+// the best greedy plan of that hint choice; greedy-by-size without hints is plan_tflm_greedy().
 MemoryPlan plan_with(const PlanProblem& problem, PlanAlgorithm algorithm, bool use_hints,
                      const PlannerOptions& options = {});
 
@@ -134,6 +139,7 @@ struct PlanViolation {
 std::vector<PlanViolation> check_plan(const PlanProblem& problem, const MemoryPlan& plan);
 
 // Builds a PlanProblem from an op sequence with one output per op; lifetimes and hints follow from it.
+// Every tensor it makes has 16-byte alignment; edit the built problem for others.
 class PlanProblemBuilder {
  public:
   enum class InPlace { kNone, kElementwise, kReshape, kDepthwise };
@@ -142,7 +148,7 @@ class PlanProblemBuilder {
   int add_input(std::string name, std::int64_t size, std::int64_t alignment = 16);
   // Appends an op reading `inputs` and writing one new tensor; returns that tensor's index. kElementwise and
   // kReshape offer the output each input (in order) whose last reader is this op and that is at least as
-  // large; kDepthwise offers the first input with a one-channel temporary of `channel_scratch_bytes`.
+  // large; kDepthwise offers the first input with a per-channel temporary of `channel_scratch_bytes`.
   int add_op(const std::vector<int>& inputs, std::string output_name, std::int64_t output_size,
              InPlace in_place = InPlace::kNone, std::int64_t channel_scratch_bytes = 0);
   // A scratch buffer of the most recently added op (live during that op only); returns its index.
