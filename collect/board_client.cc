@@ -42,6 +42,7 @@ std::optional<Frame> BoardClient::receive(int timeout_ms) {
       pending_.resize(n);
       pending_pos_ = 0;
       counters_.bytes += n;
+      // Nothing: the time is up, or a signal (Ctrl-C) woke the wait; the caller decides.
       if (n == 0) return std::nullopt;
     }
     while (pending_pos_ < pending_.size()) {
@@ -108,8 +109,12 @@ TakeResult BoardClient::capture(const TakeRequest& req, const std::function<void
       stopped = true;
       fail("interrupted");
     }
-    auto f = receive(req.idle_timeout_ms);
+    auto f = receive(stopped ? 1000 : req.idle_timeout_ms);
     if (!f) {
+      if (cancelled && cancelled()) {
+        if (stopped) break;  // STOP sent and no TAKE_END within a second: give up on this take
+        continue;            // woken by Ctrl-C: send STOP above, then wait for TAKE_END
+      }
       throw Error(ExitCode::device, link_.name() + ": the board sent nothing for " +
                                         std::to_string(req.idle_timeout_ms) + " ms during take " +
                                         std::to_string(req.take) + " (unplugged or crashed?)");

@@ -6,7 +6,11 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <signal.h>
+
+#include <chrono>
 #include <cmath>
+#include <thread>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -18,6 +22,7 @@
 #include "collect/camera_frame.h"
 #include "collect/csv_file.h"
 #include "core/atomic_file.h"
+#include "core/process.h"
 #include "preprocess/image_ops.h"
 #include "test_support.h"
 
@@ -153,6 +158,53 @@ TEST(CollectBoard, ClearErrorsWithoutABoard) {
   r = run_tml({"stop"}, project);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("No board was running"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tml::test
+
+namespace tml::test {
+namespace {
+
+// A real-time take lasts its length: interrupting or killing the board mid-way must keep every
+// finished take and leave no partial file.
+TEST(CollectBoard, CtrlCKeepsFinishedTakesAndADeadBoardFailsFast) {
+  TempDir tmp;
+  const fs::path project = tmp / "vc";
+  ASSERT_EQ(run_tml({"new", "vc", "--template", "voice-control", "--dir", project.string()}, tmp.path()).exit_code, 0);
+  BoardGuard guard{project};
+  run_json({"flash", "--board", "host", "--replay", shared_data("audio/yes_1000ms.wav").string(),
+            shared_data("audio/no_1000ms.wav").string()},
+           project);
+  {
+    Process collect({tml_binary().string(), "-C", project.string(), "collect", "--label", "yes", "--count", "10"});
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two 1 s takes done, the third running
+    collect.send_signal(SIGINT);
+    const ProcessResult r = collect.wait();
+    EXPECT_EQ(r.exit_code, 130) << r.err;
+  }
+  const json after_interrupt = run_json({"dataset"}, project);
+  const ProcessResult check = run_tml({"dataset", "check"}, project);
+  EXPECT_EQ(check.exit_code, 0) << check.err << check.out;
+  std::size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(project / "dataset"))
+    if (e.is_regular_file() && e.path().filename() != "manifest.jsonl" && e.path().filename().string()[0] != '.') {
+      ++files;  // (dot files: the store's lock)
+      EXPECT_EQ(e.path().extension(), ".wav") << "a leftover: " << e.path().string();
+    }
+  EXPECT_EQ(files, 2u) << "the two finished takes, nothing of the interrupted one";
+
+  // The board dies during a take: a clear error (exit code 3) within seconds, not a hang.
+  const json board = json::parse(read_text(project / ".tml" / "board.json"));
+  Process collect({tml_binary().string(), "-C", project.string(), "collect", "--label", "no", "--count", "10"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ::kill(board["pid"].get<int>(), SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  const ProcessResult r = collect.wait();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_LT(seconds, 3.0) << "noticed the dead board after " << seconds << " s";
+  EXPECT_EQ(run_tml({"dataset", "check"}, project).exit_code, 0);
 }
 
 }  // namespace
