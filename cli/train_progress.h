@@ -2,6 +2,7 @@
 // The live training line on stderr:
 //   classifier [=========>          ] 12/30  loss 0.412  acc 88.1%  val 86.0%  ETA 0:42
 // redrawn at every epoch (at most ten times a second), cleared when the object goes away.
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <string>

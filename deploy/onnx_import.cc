@@ -31,7 +31,7 @@ constexpr std::size_t kMaxActivationRank = 4;
 const char* const kSupported =
     "Conv, Gemm, MatMul, BatchNormalization, Relu, Clip, AveragePool, MaxPool, GlobalAveragePool, "
     "ReduceMean, Add, Sub, Mul, Div, Concat, Pad, Reshape, Flatten, Squeeze, Unsqueeze, Softmax, Sigmoid, "
-    "Tanh, Identity, Dropout, Constant (and, on constants, Shape, Gather, Slice, Cast, ConstantOfShape)";
+    "Tanh, Identity, Dropout, Constant (and, on constants, Shape, Gather, Slice, Cast, ConstantOfShape, Transpose)";
 
 // Text from the file, safe for a one-line message.
 std::string clean(const std::string& s) {
@@ -387,6 +387,7 @@ class Importer {
   void op_slice();
   void op_cast();
   void op_constant_of_shape();
+  void op_transpose();
   void reshape_to(const Shape& out);
 
   // 2-D padding from pads/auto_pad for input size IN, effective kernel K and stride S.
@@ -1379,6 +1380,42 @@ void Importer::op_constant_of_shape() {
   define_const(0, std::move(c));
 }
 
+void Importer::op_transpose() {
+  Value& x = input(0);
+  const std::size_t r = x.shape.size();
+  std::vector<i64> perm = attr_ints("perm");
+  if (perm.empty())
+    for (std::size_t d = r; d-- > 0;) perm.push_back(static_cast<i64>(d));
+  if (perm.size() != r) fail("perm must have " + std::to_string(r) + " values");
+  std::vector<bool> seen(r, false);
+  for (i64 p : perm) {
+    if (p < 0 || p >= static_cast<i64>(r) || seen[p]) fail("perm " + shape_text(perm) + " is not a permutation");
+    seen[p] = true;
+  }
+  Shape out(r);
+  for (std::size_t d = 0; d < r; ++d) out[d] = x.shape[perm[d]];
+  if (!x.is_const()) {
+    // Moving only dimensions of size 1 keeps the element order: a reshape. Anything else is refused.
+    std::vector<i64> moved;
+    for (i64 p : perm)
+      if (x.shape[p] != 1) moved.push_back(p);
+    if (!std::is_sorted(moved.begin(), moved.end()))
+      fail("Transpose " + shape_text(perm) + " of an activation " + shape_text(x.shape) + " is not supported");
+    define(0, reshape_value(x, out, out_name()));
+    return;
+  }
+  // out index -> input offset: the input strides in output order.
+  std::vector<i64> in_stride(r, 1), st(r);
+  for (std::size_t d = r; d-- > 1;) in_stride[d - 1] = in_stride[d] * x.shape[d];
+  for (std::size_t d = 0; d < r; ++d) st[d] = in_stride[perm[d]];
+  Const c;
+  c.is_float = x.c->is_float;
+  c.shape = out;
+  c.v.resize(x.c->v.size());
+  for_each_index(out, {st}, [&](i64 k, const std::vector<i64>& off) { c.v[k] = x.c->v[off[0]]; });
+  define_const(0, std::move(c));
+}
+
 void Importer::import_node() {
   using Handler = void (Importer::*)();
   static const std::map<std::string, Handler> handlers = {
@@ -1413,6 +1450,7 @@ void Importer::import_node() {
       {"Slice", &Importer::op_slice},
       {"Cast", &Importer::op_cast},
       {"ConstantOfShape", &Importer::op_constant_of_shape},
+      {"Transpose", &Importer::op_transpose},
   };
   if (!node_->domain().empty() && node_->domain() != "ai.onnx") unsupported();
   const std::string& op = node_->op_type();

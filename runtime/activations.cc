@@ -9,18 +9,6 @@
 namespace tml::rt {
 namespace {
 
-bool fits(const Shape& s) {
-  if (!valid(s)) return false;
-  std::int64_t n = 1;
-  for (const std::int32_t d : {s.n, s.h, s.w, s.c}) {
-    n *= d;
-    if (n > INT32_MAX) return false;
-  }
-  return true;
-}
-
-bool in_range(std::int32_t v, std::int32_t lo, std::int32_t hi) { return v >= lo && v <= hi; }
-
 std::int8_t clamp8(std::int32_t v) {
   return static_cast<std::int8_t>(std::min<std::int32_t>(std::max<std::int32_t>(v, -128), 127));
 }

@@ -44,10 +44,6 @@ using std::uint32_t;
 
 constexpr int64_t kInt32Max = 2147483647;
 
-bool shape_ok(const Shape& s) {
-  return valid(s) && int64_t{s.n} * s.h * s.w * s.c <= kInt32Max;
-}
-
 // Offsets are zero points of int8 tensors: input_offset = -zp in [-127, 128] (so x + offset fits
 // an int16 lane of the DSP path), output_offset = zp in [-128, 127]; the clamp lies in int8.
 bool params_ok(const ConvParams& p) {
@@ -431,7 +427,7 @@ Status conv2d_s8(const ConvParams& p, const ChannelQuant& q, const Shape& input_
   const Shape& f = filter_shape;
   const Shape& out = output_shape;
   if (input == nullptr || filter == nullptr || output == nullptr) return Status::bad_argument;
-  if (!shape_ok(in) || !shape_ok(f) || !shape_ok(out) || !params_ok(p)) return Status::bad_argument;
+  if (!fits(in) || !fits(f) || !fits(out) || !params_ok(p)) return Status::bad_argument;
   // Grouped convolution as TFLite: filter depth divides the input depth, groups divide Cout.
   if (out.n != in.n || out.c != f.n || in.c % f.c != 0 || out.c % (in.c / f.c) != 0) return Status::bad_argument;
   if (!axis_ok(in.h, out.h, f.h, p.stride_h, p.dilation_h, p.pad_top) ||
@@ -476,7 +472,7 @@ Status depthwise_conv2d_s8(const ConvParams& p, const ChannelQuant& q, const Sha
   const Shape& f = filter_shape;
   const Shape& out = output_shape;
   if (input == nullptr || filter == nullptr || output == nullptr) return Status::bad_argument;
-  if (!shape_ok(in) || !shape_ok(f) || !shape_ok(out) || !params_ok(p) || p.depth_multiplier < 1) {
+  if (!fits(in) || !fits(f) || !fits(out) || !params_ok(p) || p.depth_multiplier < 1) {
     return Status::bad_argument;
   }
   if (f.n != 1 || out.n != in.n || out.c != f.c || int64_t{in.c} * p.depth_multiplier != f.c) {
@@ -508,7 +504,7 @@ Status fully_connected_s8(const ConvParams& p, const ChannelQuant& q, const Shap
   const Shape& f = filter_shape;
   const Shape& out = output_shape;
   if (input == nullptr || filter == nullptr || output == nullptr) return Status::bad_argument;
-  if (!shape_ok(input_shape) || !shape_ok(f) || !shape_ok(out) || !params_ok(p)) return Status::bad_argument;
+  if (!fits(input_shape) || !fits(f) || !fits(out) || !params_ok(p)) return Status::bad_argument;
   // Output {batches, 1, 1, Cout} (or any n*h*w rows of Cout, as TFLite's keep_num_dims).
   const int32_t depth = f.c;
   const int32_t batches = out.n * out.h * out.w;

@@ -8,18 +8,6 @@
 namespace tml::rt {
 namespace {
 
-bool fits(const Shape& s) {
-  if (!valid(s)) return false;
-  std::int64_t n = 1;
-  for (const std::int32_t d : {s.n, s.h, s.w, s.c}) {
-    n *= d;
-    if (n > INT32_MAX) return false;
-  }
-  return true;
-}
-
-bool in_range(std::int32_t v, std::int32_t lo, std::int32_t hi) { return v >= lo && v <= hi; }
-
 bool valid_act(std::int32_t lo, std::int32_t hi) { return lo >= -128 && hi <= 127 && lo <= hi; }
 
 // Element strides of an input inside the output's index space: 0 along broadcast dimensions.

@@ -11,16 +11,6 @@ namespace {
 constexpr std::int32_t kMaxDim = 1 << 29;  // keeps every index computation far from int32 overflow
 
 // All dimensions positive and the element count representable in int32.
-bool fits(const Shape& s) {
-  if (!valid(s)) return false;
-  std::int64_t n = 1;
-  for (const std::int32_t d : {s.n, s.h, s.w, s.c}) {
-    n *= d;
-    if (n > INT32_MAX) return false;
-  }
-  return true;
-}
-
 bool valid_act(std::int32_t lo, std::int32_t hi) { return lo >= -128 && hi <= 127 && lo <= hi; }
 
 // Input rows (or columns) [begin, end) under one output position's window: TFLite's filter

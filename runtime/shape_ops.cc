@@ -6,16 +6,6 @@
 namespace tml::rt {
 namespace {
 
-bool fits(const Shape& s) {
-  if (!valid(s)) return false;
-  std::int64_t n = 1;
-  for (const std::int32_t d : {s.n, s.h, s.w, s.c}) {
-    n *= d;
-    if (n > INT32_MAX) return false;
-  }
-  return true;
-}
-
 std::int32_t dim(const Shape& s, std::int32_t axis) {
   switch (axis) {
     case 0:

@@ -1,6 +1,7 @@
 #pragma once
 // Tensor shapes of the int8 runtime: NHWC (TFLite's layout). A vector of C values is {1, 1, 1, C}.
 #include <cstdint>
+#include <initializer_list>
 
 namespace tml::rt {
 
@@ -11,6 +12,19 @@ struct Shape {
 
 inline bool operator==(const Shape& a, const Shape& b) { return a.n == b.n && a.h == b.h && a.w == b.w && a.c == b.c; }
 inline bool valid(const Shape& s) { return s.n > 0 && s.h > 0 && s.w > 0 && s.c > 0; }
+
+// Valid and at most INT32_MAX elements, so int32 index arithmetic over it cannot overflow.
+inline bool fits(const Shape& s) {
+  if (!valid(s)) return false;
+  std::int64_t n = 1;
+  for (const std::int32_t d : {s.n, s.h, s.w, s.c}) {
+    n *= d;
+    if (n > INT32_MAX) return false;
+  }
+  return true;
+}
+
+inline bool in_range(std::int32_t v, std::int32_t lo, std::int32_t hi) { return v >= lo && v <= hi; }
 
 // Requantization of one output channel (or the whole tensor): real scale
 // input_scale * weight_scale / output_scale = multiplier * 2^(shift - 31).
