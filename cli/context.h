@@ -36,5 +36,6 @@ Verb add_flash_verb(CLI::App& tml, Context& ctx);
 Verb add_stop_verb(CLI::App& tml, Context& ctx);
 Verb add_devices_verb(CLI::App& tml, Context& ctx);
 Verb add_collect_verb(CLI::App& tml, Context& ctx);
+Verb add_train_verb(CLI::App& tml, Context& ctx);
 
 }  // namespace tml::cli

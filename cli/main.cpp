@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       tml::cli::add_devices_verb(app, ctx),
       tml::cli::add_flash_verb(app, ctx),
       tml::cli::add_collect_verb(app, ctx),
+      tml::cli::add_train_verb(app, ctx),
       tml::cli::add_stop_verb(app, ctx),
   };
 

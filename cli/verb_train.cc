@@ -38,7 +38,15 @@ std::optional<double> number_at(const json& doc, std::initializer_list<const cha
   return j->get<double>();
 }
 
-json or_null(std::optional<double> v) { return v ? json(*v) : json(nullptr); }
+// The metrics value at PATH as the trainer wrote it (integers stay integers), or null.
+json value_at(const json& doc, std::initializer_list<const char*> path) {
+  const json* j = &doc;
+  for (const char* key : path) {
+    if (!j->is_object() || !j->contains(key)) return nullptr;
+    j = &(*j)[key];
+  }
+  return j->is_number() ? *j : json(nullptr);
+}
 
 std::string rel(const Project& project, const fs::path& p) {
   std::error_code ec;
@@ -79,6 +87,9 @@ int run_train(const Context& ctx, const TrainArgs& args) {
   train::TrainOptions options;
   if (const char* python = std::getenv("TML_PYTHON"); python && *python) options.python = python;
   if (const char* dir = std::getenv("TML_TRAINER_DIR"); dir && *dir) options.trainer_dir = dir;
+  if (const char* grace = std::getenv("TML_TRAIN_INTERRUPT_GRACE_MS"); grace && *grace) {
+    options.interrupt_grace = std::chrono::milliseconds(std::max(0L, std::atol(grace)));
+  }
   options.overrides = {.epochs = args.epochs, .seed = args.seed, .threads = args.threads};
   TrainProgressLine line(ctx.show_progress());
   line.status("starting the trainer...");
@@ -122,12 +133,14 @@ int run_train(const Context& ctx, const TrainArgs& args) {
            {"log", rel(project, r.log)},
            {"anomaly_model", r.anomaly_model.empty() ? json(nullptr) : json(rel(project, r.anomaly_model))},
            {"architecture", architecture},
-           {"parameters", or_null(parameters)},
-           {"epochs_run", or_null(epochs_run)},
-           {"best_epoch", or_null(best_epoch)},
+           {"parameters", value_at(m, {"parameters"})},
+           {"epochs_run", value_at(m, {"epochs_run"})},
+           {"best_epoch", value_at(m, {"best_epoch"})},
            {"stopped_early", stopped_early},
-           {"accuracy", {{"train", or_null(train_acc)}, {"validation", or_null(val_acc)}, {"test", or_null(test_acc)}}},
-           {"test_count", or_null(test_count)},
+           {"accuracy", {{"train", value_at(m, {"train", "accuracy"})},
+                         {"validation", value_at(m, {"validation", "accuracy"})},
+                         {"test", value_at(m, {"test", "accuracy"})}}},
+           {"test_count", value_at(m, {"test", "count"})},
            {"seconds", r.seconds},
            {"onnx", {{"opset", r.onnx.opset},
                      {"ops", r.onnx.ops},

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -64,7 +65,7 @@ std::string sensor_spec(const ReplaySensor& r) {
 
 // A socket path short enough for sockaddr_un: in the project when it fits, else under /tmp.
 std::string socket_path(const Project& p) {
-  const fs::path in_project = fs::absolute(p.root / ".tml" / "board.sock");
+  const fs::path in_project = fs::absolute(p.root / ".tml" / "board.sock").lexically_normal();
   if (in_project.string().size() < 100) return in_project.string();
   return "/tmp/tml-board-" + sha256_hex(in_project.string()).substr(0, 16) + ".sock";
 }
@@ -115,6 +116,21 @@ pid_t spawn_detached(const std::vector<std::string>& argv, const fs::path& log) 
   ::waitpid(child, nullptr, 0);
   if (n != sizeof pid) throw Error(ExitCode::internal, "could not start " + argv[0]);
   return pid;
+}
+
+// The program's path on PATH, or empty.
+std::string on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= dirs.size()) {
+    const std::size_t end = dirs.find(':', start);
+    const fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return "";
 }
 
 std::string tail_of(const fs::path& log) {
@@ -236,7 +252,7 @@ BoardState start_emulated_board(const Project& project, const std::string& board
   s.board = board;
   s.firmware = collection_firmware(board).string();
   s.socket = socket_path(project);
-  s.log = fs::absolute(project.root / ".tml" / "board.log").string();
+  s.log = fs::absolute(project.root / ".tml" / "board.log").lexically_normal().string();
   s.replay = replay.sources;
   s.started = utc_now();
   fs::create_directories(project.root / ".tml");
@@ -246,6 +262,9 @@ BoardState start_emulated_board(const Project& project, const std::string& board
   if (board == "host") {
     argv = {s.firmware, "--socket", s.socket, "--sensor", spec};
   } else {
+    if (on_path("qemu-system-arm").empty())
+      throw Error(ExitCode::external_tool, "qemu-system-arm is not installed; install it with `apt install qemu-system-arm` "
+                                           "(scripts/setup.sh does)");
     if (spec.find_first_of(" \t") != std::string::npos)
       throw invalid_input(replay.raw_file.string(), "QEMU cannot pass paths with spaces to the board; move the project");
     std::string escaped;  // QEMU option values double their commas

@@ -47,7 +47,7 @@ enum class OpKind : std::uint8_t {
   add,               // element-wise with broadcasting
   mul,
   concatenation,     // attribute axis (NHWC)
-  pad,               // attribute paddings: before/after for each of the 4 NHWC dims; constant 0
+  pad,               // attribute paddings: before/after for each dimension; constant 0
   reshape,           // attribute new_shape
   softmax,           // over the last axis; attribute beta
   logistic,
@@ -73,7 +73,7 @@ struct Op {
   int depth_multiplier = 1;
   int axis = 0;
   float beta = 1.0f;
-  std::vector<int> paddings;  // pad: 8 values, before/after for N, H, W, C
+  std::vector<int> paddings;  // pad: 2 x rank values, before/after for each dimension (NHWC for rank 4)
   std::vector<int> new_shape;  // reshape
   Activation activation = Activation::none;  // fused activation of the op's output
 };

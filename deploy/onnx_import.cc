@@ -1,6 +1,7 @@
 #include "deploy/onnx_import.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -23,6 +24,7 @@ using Shape = std::vector<i64>;
 
 constexpr i64 kMaxDim = i64{1} << 24;
 constexpr i64 kMaxElements = i64{1} << 24;  // any tensor: 16 M values (64 MB as float32)
+constexpr i64 kMaxTotalElements = i64{1} << 25;  // all constants of one import together (memory bound)
 constexpr i64 kMaxPermutation = 4096;       // values per sample an explicit NCHW<->NHWC reorder may move
 constexpr i64 kMaxAttr = i64{1} << 16;      // strides, pads, kernel sizes, dilations
 constexpr std::size_t kMaxConstRank = 8;
@@ -174,7 +176,8 @@ class Importer {
   // --- messages ---
   std::string node_label() const {
     if (!node_->name().empty()) return clean(node_->name());
-    if (node_->output_size() > 0 && !node_->output(0).empty()) return clean(node_->output(0));
+    for (const auto& o : node_->output())
+      if (!o.empty()) return clean(o);
     return "#" + std::to_string(node_index_);
   }
   [[noreturn]] void fail(const std::string& what) const {
@@ -209,6 +212,12 @@ class Importer {
       n *= d;
       if (n > kMaxElements) fail(what + ": more than " + std::to_string(kMaxElements) + " values");
     }
+    spend(n);
+  }
+  // Every constant made counts against one budget, so no model can make the importer use unbounded memory.
+  void spend(i64 n) const {
+    spent_ += n;
+    if (spent_ > kMaxTotalElements) fail("the model's constants exceed " + std::to_string(kMaxTotalElements) + " values");
   }
   void check_activation_shape(const Shape& s, const std::string& what) const {
     if (s.empty() || s.size() > kMaxActivationRank)
@@ -329,6 +338,7 @@ class Importer {
   }
   int new_constant(const std::string& name, std::vector<int> shape, const std::vector<float>& data) {
     if (data.empty()) fail("the constant '" + clean(name) + "' is empty");
+    spend(static_cast<i64>(data.size()));
     Tensor t;
     t.name = unique_name(name);
     t.shape = std::move(shape);
@@ -403,6 +413,7 @@ class Importer {
   const onnx::NodeProto* node_ = nullptr;
   int node_index_ = 0;
   i64 opset_ = 1;
+  mutable i64 spent_ = 0;
 };
 
 Const Importer::read_tensor(const onnx::TensorProto& t, const std::string& what) const {
@@ -1183,12 +1194,19 @@ void Importer::op_softmax() {
   i64 axis = attr_int("axis", opset_ < 13 ? 1 : -1);
   if (axis < -r || axis >= r) fail("axis " + std::to_string(axis) + " is out of range");
   if (axis < 0) axis += r;
-  // The IR's softmax runs over the last IR axis: ONNX's last axis, or C for a rank-4 value.
-  bool ok;
-  if (opset_ < 13)  // softmax over the flattened axes axis..r-1
-    ok = axis == r - 1 || (r == 4 && axis == 1 && x.shape[2] == 1 && x.shape[3] == 1);
-  else
-    ok = r == 4 ? axis == 1 : axis == r - 1;
+  // The IR's softmax runs over the last IR axis (ONNX's last axis, or C for a rank-4 value). ONNX's
+  // reduced axes (opset < 13: axis..r-1 flattened) must be that axis, size-1 axes aside.
+  static const int kIrDim[4] = {0, 3, 1, 2};  // NCHW dim -> NHWC dim
+  const std::vector<int> ird = ir_shape(x.shape);
+  bool ok = true;
+  bool last_reduced = false;
+  for (i64 d = 0; d < r; ++d) {
+    const bool reduced = opset_ < 13 ? d >= axis : d == axis;
+    const i64 at = r == 4 ? kIrDim[d] : d;
+    if (reduced && at == r - 1) last_reduced = true;
+    if (reduced && x.shape[d] > 1 && at != r - 1) ok = false;
+  }
+  if (!last_reduced && ird.back() > 1) ok = false;
   if (!ok)
     fail("softmax over axis " + std::to_string(axis) + " of " + shape_text(x.shape) +
          " is not supported (only the last axis, or the channel axis 1 of a rank-4 tensor)");
@@ -1530,7 +1548,7 @@ bool fold_affine_once(Graph& g) {
           b.shape = {cout};
           b.data.assign(static_cast<std::size_t>(cout) * 4, 0);
           const int nb = g.add_tensor(std::move(b));
-          g.ops[prod[t]].inputs.push_back(nb);  // p may dangle after add_tensor? no: ops unchanged
+          g.ops[prod[t]].inputs.push_back(nb);
           for (int o = 0; o < cout; ++o) floats_of(g.tensors[nb])[o] = k[o];
         } else {
           for (int o = 0; o < cout; ++o) floats_of(g.tensors[bt])[o] += k[o];
@@ -1608,7 +1626,7 @@ Graph Importer::run(const onnx::ModelProto& model) {
       opset_ = o.version();
       have_opset = true;
     }
-  if (!have_opset && model.opset_import_size() > 0) fail("the model imports no opset of the default ONNX domain");
+  if (!have_opset) fail("the model declares no opset of the default ONNX domain (opset_import)");
   if (!model.has_graph()) fail("not a valid ONNX model (no graph)");
   const onnx::GraphProto& graph = model.graph();
   if (graph.sparse_initializer_size() > 0) fail("sparse initializers are not supported");
@@ -1691,6 +1709,8 @@ Graph import_onnx_bytes(std::span<const std::uint8_t> bytes, const std::string& 
 }
 
 Graph import_onnx(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) throw filesystem_error(file.string(), "is a folder, not an ONNX model file");
   std::ifstream in(file, std::ios::binary);
   if (!in) throw filesystem_error(file.string(), "cannot open the model: " + errno_text(errno));
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Quick start, first command: the main job. Installs and builds tml, creates a voice-control project
-# in build/demo/voice-control, imports the real Speech Commands clips from ../shared/data/audio and
-# computes their MFCC features (and a picture of one) with the portable preprocessing core.
+# in build/demo/voice-control, collects the real Speech Commands clips of ../shared/data/audio from
+# the emulated Cortex-M4F board, and computes their MFCC features (and a picture of one) with the
+# portable preprocessing core. (Training, int8 firmware and on-device tests come with later issues.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -12,9 +13,16 @@ demo=$PWD/build/demo/voice-control
 rm -rf "$demo"
 mkdir -p "$(dirname "$demo")"
 "$tml" new voice-control --template voice-control --dir "$demo"
-"$tml" -C "$demo" import "$audio/yes_1000ms.wav" --label yes
-"$tml" -C "$demo" import "$audio/no_1000ms.wav" --label no
-"$tml" -C "$demo" import "$audio/silence_1000ms.wav" "$audio/noise_1000ms.wav" --label _silence
+# The emulated Cortex-M4F board (QEMU) runs the collection firmware; its microphone replays the
+# real clips in order, and tml collects them over the wire protocol, one labelled take at a time.
+"$tml" -C "$demo" flash --board qemu-m4 --replay "$audio/yes_1000ms.wav" "$audio/no_1000ms.wav" \
+  "$audio/silence_1000ms.wav" "$audio/noise_1000ms.wav"
+trap '"$tml" -C "$demo" stop >/dev/null 2>&1 || true' EXIT
+"$tml" -C "$demo" devices
+"$tml" -C "$demo" collect --label yes
+"$tml" -C "$demo" collect --label no
+"$tml" -C "$demo" collect --label _silence --count 2
+"$tml" -C "$demo" stop
 "$tml" -C "$demo" dataset
 "$tml" -C "$demo" dataset check
 "$tml" -C "$demo" preprocess

@@ -61,8 +61,8 @@ json make_job(const Project& project, const nlohmann::json& features, const fs::
       throw invalid_input(where, std::string("has no ") + split + " split; run `tml preprocess` again");
     }
     const auto& s = features["splits"][split];
-    data[split] = {{"x", fs::absolute(features_dir / s["x"].get<std::string>()).string()},
-                   {"y", fs::absolute(features_dir / s["y"].get<std::string>()).string()},
+    data[split] = {{"x", fs::absolute(features_dir / s["x"].get<std::string>()).lexically_normal().string()},
+                   {"y", fs::absolute(features_dir / s["y"].get<std::string>()).lexically_normal().string()},
                    {"count", s.value("count", 0)}};
   }
 

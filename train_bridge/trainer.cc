@@ -173,7 +173,8 @@ TrainerCommand trainer_command(const Project& project, const fs::path& job_file,
              {"PYTHONUNBUFFERED", "1"}, {"PYTHONDONTWRITEBYTECODE", "1"}, {"TML_JOB", job_file.string()},
              {"TML_THREADS", n}};
   auto bundled_script = [&] {
-    fs::path dir = options.trainer_dir.empty() ? install_bundled_trainer(project.root) : options.trainer_dir;
+    fs::path dir = options.trainer_dir;
+    if (dir.empty()) dir = install_bundled_trainer(fs::absolute(project.root).lexically_normal());
     return (dir / kBundledTrainerScript).string();
   };
   auto check_python = [&] {
@@ -216,7 +217,8 @@ TrainerCommand trainer_command(const Project& project, const fs::path& job_file,
 
 TrainResult train_model(const Project& project, const json& features, const TrainOptions& options) {
   const auto started = Clock::now();
-  const fs::path out = project.root / "build" / "model";
+  const fs::path root = fs::absolute(project.root).lexically_normal();
+  const fs::path out = root / "build" / "model";
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) throw filesystem_error(out.string(), "cannot create the folder (" + ec.message() + ")");
@@ -241,7 +243,7 @@ TrainResult train_model(const Project& project, const json& features, const Trai
   const bool anomaly = wants_anomaly_model(project);
   JobOutputs outputs{staging.path, staging.path / "model.onnx", staging.path / "metrics.json",
                      anomaly ? staging.path / "anomaly.onnx" : fs::path()};
-  ojson job = make_job(project, features, project.root / "build" / "features", outputs, options.overrides);
+  ojson job = make_job(project, features, root / "build" / "features", outputs, options.overrides);
   const fs::path job_file = staging.path / "job.json";
   write_file_atomic(job_file, job.dump(2) + "\n");
   const int threads = job["train"]["threads"].get<int>();
@@ -266,7 +268,7 @@ TrainResult train_model(const Project& project, const json& features, const Trai
   LineProcessOptions popts;
   popts.env = cmd.env;
   popts.unset_env = cmd.unset_env;
-  popts.cwd = project.root;
+  popts.cwd = root;
   std::optional<LineProcess> proc;
   try {
     proc.emplace(cmd.argv, popts);
@@ -289,7 +291,7 @@ TrainResult train_model(const Project& project, const json& features, const Trai
       return;
     }
     st.add_log("out| ", line);
-    if (one_line(line).empty()) return;  // blank lines are harmless
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) return;  // blank lines are harmless
     json doc = json::parse(line.begin(), line.end(), nullptr, false);
     if (doc.is_discarded() || !doc.is_object() || !doc.contains("event") || !doc["event"].is_string()) {
       if (st.garbage++ == 0) st.first_garbage = one_line(line, 60);
@@ -340,7 +342,8 @@ TrainResult train_model(const Project& project, const json& features, const Trai
     write_failed_log();
     throw Error(ExitCode::interrupted, std::string("interrupted: training stopped") +
                                            (st.interrupted_event ? "" : " (the trainer was ended)") +
-                                           "; build/model/ still holds the previous model");
+                                           (fs::exists(out / "model.onnx") ? "; build/model/ still holds the previous model"
+                                                                           : "; no model was written"));
   }
   if (!st.error.is_null()) {
     std::string message = st.error.contains("message") && st.error["message"].is_string()

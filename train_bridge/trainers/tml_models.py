@@ -35,13 +35,14 @@ class Head(nn.Module):
 class DSCNN(nn.Module):
     """Depthwise-separable CNN for keyword spotting (Zhang et al., "Hello Edge"; MLPerf Tiny KWS).
 
-    Input {N,1,T,F} (49x10 MFCC): a 10x4 stride-2 convolution, `blocks` depthwise 3x3 + pointwise
+    Input {N,1,T,F} (49x10 MFCC): per-coefficient standardisation (Mul + Add), a 10x4 stride-2 convolution, `blocks` depthwise 3x3 + pointwise
     1x1 blocks of `filters` channels, global average pooling, one fully connected layer.
     """
 
     def __init__(self, input_shape, classes, filters=64, blocks=4, dropout=0.2):
         super().__init__()
         _, t, f = input_shape
+        self.standardize = Standardize(f, rank=4)
         kt, kf = min(10, t), min(4, f)
         layers = [conv_bn_relu(1, filters, (kt, kf), stride=(2 if t >= 4 else 1, 2 if f >= 4 else 1),
                                padding=(kt // 2, (kf - 1) // 2))]
@@ -52,15 +53,17 @@ class DSCNN(nn.Module):
         self.head = Head(filters, classes, dropout)
 
     def forward(self, x):
-        return self.head(self.features(x))
+        return self.head(self.features(self.standardize(x)))
 
 
 class PlainCNN(nn.Module):
-    """Conv 3x3 + BN + ReLU + MaxPool blocks, channels doubling from `filters`, for audio or images."""
+    """Conv 3x3 + BN + ReLU + MaxPool blocks, channels doubling from `filters`, for audio or images.
+    Audio input ({N,1,T,F}) is standardised per coefficient first, as in DSCNN."""
 
-    def __init__(self, input_shape, classes, filters=16, blocks=3, dropout=0.2):
+    def __init__(self, input_shape, classes, filters=16, blocks=3, dropout=0.2, audio=False):
         super().__init__()
         c, h, w = input_shape
+        self.standardize = Standardize(w, rank=4) if audio else None
         layers, cin = [], c
         for i in range(blocks):
             cout = filters * (2 ** i)
@@ -74,6 +77,8 @@ class PlainCNN(nn.Module):
         self.head = Head(cin, classes, dropout)
 
     def forward(self, x):
+        if self.standardize is not None:
+            x = self.standardize(x)
         return self.head(self.features(x))
 
 
@@ -116,19 +121,26 @@ class MobileNetV1(nn.Module):
 
 
 class Standardize(nn.Module):
-    """Per-feature (x - mean) / std as Mul + Add with constant {F} tensors (fitted on training data)."""
+    """Per-feature (x - mean) / std as Mul + Add with constant tensors fitted on the training data.
 
-    def __init__(self, features):
+    The statistics are taken over every axis but the last: {F} for IMU features {N,F}, {1,1,1,F} for
+    audio {N,1,T,F} (one mean and spread per MFCC coefficient / mel band — the first coefficient's
+    range dwarfs the others'). ONNX: Mul and Add with broadcasting constants.
+    """
+
+    def __init__(self, features, rank=2):
         super().__init__()
-        self.register_buffer("scale", torch.ones(features))
-        self.register_buffer("shift", torch.zeros(features))
+        shape = (features,) if rank == 2 else (1,) * (rank - 1) + (features,)
+        self.register_buffer("scale", torch.ones(shape))
+        self.register_buffer("shift", torch.zeros(shape))
 
     def fit(self, x):
-        mean = x.mean(axis=0)
-        std = x.std(axis=0)
+        flat = x.reshape(-1, x.shape[-1])
+        mean = flat.mean(axis=0)
+        std = flat.std(axis=0)
         std[std < 1e-6] = 1.0
-        self.scale.copy_(torch.as_tensor(1.0 / std, dtype=torch.float32))
-        self.shift.copy_(torch.as_tensor(-mean / std, dtype=torch.float32))
+        self.scale.copy_(torch.as_tensor(1.0 / std, dtype=torch.float32).reshape(self.scale.shape))
+        self.shift.copy_(torch.as_tensor(-mean / std, dtype=torch.float32).reshape(self.shift.shape))
 
     def forward(self, x):
         return x * self.scale + self.shift
@@ -239,7 +251,8 @@ def build_model(spec, sensor, input_shape, classes):
     if sensor == "audio" and arch == "ds-cnn":
         return DSCNN(input_shape, classes, int(spec.get("filters", 64)), int(spec.get("blocks", 4)), dropout)
     if arch == "cnn" and sensor in ("audio", "camera"):
-        return PlainCNN(input_shape, classes, int(spec.get("filters", 16)), int(spec.get("blocks", 3)), dropout)
+        return PlainCNN(input_shape, classes, int(spec.get("filters", 16)), int(spec.get("blocks", 3)), dropout,
+                        audio=sensor == "audio")
     if sensor == "camera" and arch == "mobilenet-v1":
         return MobileNetV1(input_shape, classes, float(spec.get("alpha", 0.25)), dropout)
     if sensor == "imu" and arch == "dense":

@@ -148,7 +148,8 @@ def main(argv):
     except Exception as e:  # noqa: BLE001 - reported as one line, details on stderr
         import traceback
         traceback.print_exc()
-        emit("error", message=f"trainer failed: {type(e).__name__}: {e}", fix="see train.log for the traceback")
+        emit("error", message=f"unexpected {type(e).__name__}: {e}",
+             fix="the traceback is in the log; report it as a tml bug if the job and data are valid")
         return 1
 
 
@@ -210,7 +211,7 @@ def train(job, threads):
         model = tml_models.build_model(job["model"], sensor, model_shape, classes)
     except ValueError as e:
         raise JobError(str(e), "choose an architecture listed in docs/project-file.md")
-    if hasattr(model, "standardize"):
+    if getattr(model, "standardize", None) is not None:
         model.standardize.fit(X_tr.astype(np.float64))
     parameters = sum(p.numel() for p in model.parameters())
 
@@ -234,6 +235,29 @@ def train(job, threads):
          train=int(len(y_tr)), validation=int(len(y_va)), test=int(len(y_te)), validation_source=validation_source,
          batch=int(hp["batch"]), threads=threads, world_size=WORLD,
          augment=augment.describe() if augment else None, class_weights=[round(float(w), 4) for w in weights])
+
+    bn_layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+    def recalibrate_batchnorm():
+        """BatchNorm statistics of the current weights over the whole (unaugmented) training set.
+
+        The running averages lag far behind the weights when an epoch is only a few batches (small
+        datasets), which makes the eval-mode network — the one exported — much worse than the
+        training one; recomputing them before every evaluation removes that gap."""
+        if not bn_layers:
+            return
+        model.eval()
+        momenta = [m.momentum for m in bn_layers]
+        for m in bn_layers:
+            m.reset_running_stats()
+            m.momentum = None  # cumulative average over the batches below
+            m.train()
+        with torch.no_grad():
+            for s in range(0, len(X_tr), 256):
+                model(torch.from_numpy(X_tr[s:s + 256]))
+        for m, momentum in zip(bn_layers, momenta):
+            m.momentum = momentum
+        model.eval()
 
     def evaluate(x, y):
         """(mean loss, accuracy, predictions) with the model in eval mode; (None, None, []) if empty."""
@@ -280,12 +304,16 @@ def train(job, threads):
             seen += len(idx)
             correct += int((logits.argmax(dim=1) == yb).sum())
             check_interrupt()
+        if not np.isfinite(sum_loss):
+            raise JobError(f"training diverged in epoch {epoch} (the loss is not a number)",
+                           "lower train.lr in tml.yaml")
         stop = torch.zeros(1)
         if distributed:
             totals = torch.tensor([sum_loss, seen, correct], dtype=torch.float64)
             dist.all_reduce(totals)
             sum_loss, seen, correct = float(totals[0]), int(totals[1]), int(totals[2])
         if RANK == 0:
+            recalibrate_batchnorm()
             val_loss, val_acc, _ = evaluate(X_va, y_va)
             improved = val_loss < best_loss - 1e-6
             if improved:
