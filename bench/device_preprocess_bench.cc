@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "collect/audio_file.h"
+#include "collect/camera_frame.h"
 #include "collect/feature_extraction.h"
 #include "device/device_identity.h"
 
@@ -59,18 +60,12 @@ std::map<int, std::map<std::string, double>> parse_timings(const std::string& ou
   return timings;
 }
 
+// What the OV7675 sends for a scene: 160x120 RGB565.
 std::vector<std::uint8_t> rgb565_frame(const cv::Mat& bgr) {
-  cv::Mat scene;
+  cv::Mat scene, rgb;
   cv::resize(bgr, scene, cv::Size(160, 120), 0, 0, cv::INTER_AREA);
-  std::vector<std::uint8_t> out;
-  for (int y = 0; y < 120; ++y)
-    for (int x = 0; x < 160; ++x) {
-      const cv::Vec3b p = scene.at<cv::Vec3b>(y, x);  // B, G, R
-      const unsigned v = ((p[2] >> 3u) << 11u) | ((p[1] >> 2u) << 5u) | (p[0] >> 3u);
-      out.push_back(static_cast<std::uint8_t>(v >> 8u));
-      out.push_back(static_cast<std::uint8_t>(v));
-    }
-  return out;
+  cv::cvtColor(scene, rgb, cv::COLOR_BGR2RGB);
+  return encode_camera_frame(rgb, proto::SampleFormat::rgb565);
 }
 
 }  // namespace

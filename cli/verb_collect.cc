@@ -73,9 +73,9 @@ std::uint8_t matching_sensor(const Project& project, const proto::Hello& hello, 
 }
 
 std::uint32_t take_bytes(const proto::SensorDescriptor& s, double length_ms) {
-  if (s.kind == proto::SensorKind::camera) return static_cast<std::uint32_t>(s.width) * s.height * proto::bytes_per_sample(s.format, 1);
+  if (s.kind == proto::SensorKind::camera) return static_cast<std::uint32_t>(unit_bytes(s));
   const double samples = length_ms * rate_hz(s) / 1000.0;
-  return static_cast<std::uint32_t>(samples + 0.5) * static_cast<std::uint32_t>(proto::bytes_per_sample(s.format, s.channels));
+  return static_cast<std::uint32_t>(samples + 0.5) * static_cast<std::uint32_t>(unit_bytes(s));
 }
 
 

@@ -21,6 +21,7 @@
 #include "collect/csv_file.h"
 #include "collect/importer.h"
 #include "collect/link.h"
+#include "collect/sample_entry.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "core/sha256.h"
@@ -33,13 +34,6 @@ using json = nlohmann::ordered_json;
 namespace {
 
 fs::path state_file(const Project& p) { return p.root / ".tml" / "board.json"; }
-
-std::string utc_now() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
 
 const char* kind_name(proto::SensorKind k) {
   return k == proto::SensorKind::audio ? "audio" : k == proto::SensorKind::imu ? "imu" : "camera";

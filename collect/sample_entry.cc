@@ -8,14 +8,12 @@ namespace tml {
 
 using json = nlohmann::ordered_json;
 
-namespace {
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
 }
-}  // namespace
 
 json sample_entry(const Project& project, const std::string& label, const std::string& sha256, const std::string& ext,
                   std::size_t bytes, const json& details, const json& source, const json& capture) {

@@ -74,10 +74,14 @@ EncodedTake encode_camera(const proto::SensorDescriptor& s, const std::vector<st
 
 }  // namespace
 
+std::size_t unit_bytes(const proto::SensorDescriptor& s) {
+  return s.kind == proto::SensorKind::camera
+             ? static_cast<std::size_t>(s.width) * s.height * proto::bytes_per_sample(s.format, 1)
+             : proto::bytes_per_sample(s.format, s.channels);
+}
+
 EncodedTake encode_take(const proto::SensorDescriptor& s, const std::vector<std::uint8_t>& bytes) {
-  const std::size_t unit = s.kind == proto::SensorKind::camera
-                               ? static_cast<std::size_t>(s.width) * s.height * proto::bytes_per_sample(s.format, 1)
-                               : proto::bytes_per_sample(s.format, s.channels);
+  const std::size_t unit = unit_bytes(s);
   if (unit == 0 || bytes.empty() || bytes.size() % unit != 0)
     throw invalid_input("", std::to_string(bytes.size()) + " bytes are not whole samples of the sensor (" +
                                 std::to_string(unit) + " bytes each)");
@@ -96,9 +100,7 @@ EncodedTake encode_take(const proto::SensorDescriptor& s, const std::vector<std:
 }
 
 json capture_stats(const TakeResult& t, const proto::SensorDescriptor& s) {
-  const std::size_t unit = s.kind == proto::SensorKind::camera
-                               ? static_cast<std::size_t>(s.width) * s.height * proto::bytes_per_sample(s.format, 1)
-                               : proto::bytes_per_sample(s.format, s.channels);
+  const std::size_t unit = unit_bytes(s);
   const double samples = unit ? static_cast<double>(t.bytes.size()) / unit : 0;
   json c{{"frames", t.frames},
          {"frames_lost", t.lost_frames},

@@ -26,6 +26,9 @@ EncodedTake encode_take(const proto::SensorDescriptor& sensor, const std::vector
 // The manifest's "capture" object: frames, losses, rates.
 nlohmann::ordered_json capture_stats(const TakeResult& take, const proto::SensorDescriptor& sensor);
 
+// Bytes of one sample (all channels), or of one whole frame for a camera; 0 for an unknown format.
+std::size_t unit_bytes(const proto::SensorDescriptor& sensor);
+
 // The sensor's rate in Hz (samples or frames per second).
 double rate_hz(const proto::SensorDescriptor& sensor);
 

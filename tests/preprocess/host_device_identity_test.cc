@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "collect/audio_file.h"
+#include "collect/camera_frame.h"
 #include "collect/feature_extraction.h"
 #include "core/atomic_file.h"
 #include "device/device_identity.h"
@@ -193,34 +194,6 @@ std::vector<std::pair<std::string, cv::Mat>> real_photos() {
   return photos;
 }
 
-// What the OV7675 sends for a scene: 160x120, RGB565 big-endian pairs or YUYV (BT.601 video range).
-std::vector<std::uint8_t> rgb565_frame(const cv::Mat& rgb) {
-  std::vector<std::uint8_t> out;
-  for (int y = 0; y < rgb.rows; ++y)
-    for (int x = 0; x < rgb.cols; ++x) {
-      const cv::Vec3b p = rgb.at<cv::Vec3b>(y, x);
-      const unsigned v = ((p[0] >> 3u) << 11u) | ((p[1] >> 2u) << 5u) | (p[2] >> 3u);
-      out.push_back(static_cast<std::uint8_t>(v >> 8u));
-      out.push_back(static_cast<std::uint8_t>(v));
-    }
-  return out;
-}
-std::vector<std::uint8_t> yuyv_frame(const cv::Mat& rgb) {
-  auto clamp = [](double v) { return static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v + 0.5); };
-  std::vector<std::uint8_t> out;
-  for (int y = 0; y < rgb.rows; ++y)
-    for (int x = 0; x < rgb.cols; x += 2) {
-      const cv::Vec3b a = rgb.at<cv::Vec3b>(y, x), b = rgb.at<cv::Vec3b>(y, x + 1);
-      auto luma = [](cv::Vec3b p) { return 16 + 0.257 * p[0] + 0.504 * p[1] + 0.098 * p[2]; };
-      const double r = (a[0] + b[0]) / 2.0, g = (a[1] + b[1]) / 2.0, bl = (a[2] + b[2]) / 2.0;
-      out.push_back(clamp(luma(a)));
-      out.push_back(clamp(128 - 0.148 * r - 0.291 * g + 0.439 * bl));
-      out.push_back(clamp(luma(b)));
-      out.push_back(clamp(128 + 0.439 * r - 0.368 * g - 0.071 * bl));
-    }
-  return out;
-}
-
 TEST(HostDeviceIdentity, ImagePreprocessingOnRealPhotos) {
   TempDir tmp;
   const Project project = template_project("wildlife", tmp.path());
@@ -242,7 +215,9 @@ TEST(HostDeviceIdentity, ImagePreprocessingOnRealPhotos) {
     cv::resize(bgr, scene, cv::Size(160, 120), 0, 0, cv::INTER_AREA);
     cv::cvtColor(scene, rgb, cv::COLOR_BGR2RGB);
     const std::string id = std::to_string(photos);
-    const std::vector<std::uint8_t> rgb565 = rgb565_frame(rgb), yuyv = yuyv_frame(rgb);
+    // What the OV7675 sends for the scene.
+    const std::vector<std::uint8_t> rgb565 = encode_camera_frame(rgb, proto::SampleFormat::rgb565);
+    const std::vector<std::uint8_t> yuyv = encode_camera_frame(rgb, proto::SampleFormat::yuv422);
     write_bytes(tmp / (id + ".rgb565"), rgb565.data(), rgb565.size());
     write_bytes(tmp / (id + ".yuyv"), yuyv.data(), yuyv.size());
     // The PNG `tml collect` stores for an RGB565 frame: the frame decoded to 8-bit RGB, losslessly.
