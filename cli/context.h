@@ -37,5 +37,8 @@ Verb add_stop_verb(CLI::App& tml, Context& ctx);
 Verb add_devices_verb(CLI::App& tml, Context& ctx);
 Verb add_collect_verb(CLI::App& tml, Context& ctx);
 Verb add_train_verb(CLI::App& tml, Context& ctx);
+Verb add_inspect_verb(CLI::App& tml, Context& ctx);
+Verb add_run_verb(CLI::App& tml, Context& ctx);
+Verb add_deploy_verb(CLI::App& tml, Context& ctx);
 
 }  // namespace tml::cli

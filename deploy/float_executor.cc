@@ -23,6 +23,8 @@ class Runner {
   explicit Runner(const Graph& g) : g_(g) { check_graph(); }
   // One sample (or the graph's own batch): INPUTS[i] holds graph input i.
   void run(const std::vector<const float*>& inputs, std::vector<std::vector<float>>& outputs);
+  // After run(): the values of tensor T (empty for constants and tensors nothing computed).
+  const std::vector<float>& values(std::size_t t) const { return buf_[t]; }
 
  private:
   [[noreturn]] void bad(const std::string& what) const { throw Error(ExitCode::internal, "float executor: " + what); }
@@ -428,14 +430,11 @@ void Runner::run(const std::vector<const float*>& inputs, std::vector<std::vecto
   }
 }
 
-}  // namespace
-
-std::vector<std::vector<float>> run_float(const Graph& graph, const std::vector<std::vector<float>>& inputs) {
-  Runner runner(graph);
+// How many samples INPUTS hold: k samples of a batch-1 graph, or exactly the graph's sizes.
+std::size_t sample_count(const Graph& graph, const std::vector<std::vector<float>>& inputs) {
   if (inputs.size() != graph.inputs.size())
     throw Error(ExitCode::invalid_input, "float executor: the graph has " + std::to_string(graph.inputs.size()) + " inputs, " +
                                              std::to_string(inputs.size()) + " given");
-  // k samples of a batch-1 graph, or exactly the graph's sizes.
   std::size_t k = 0;
   bool batch_one = true;
   for (int t : graph.inputs) batch_one = batch_one && !graph.tensors[t].shape.empty() && graph.tensors[t].shape[0] == 1;
@@ -450,15 +449,40 @@ std::vector<std::vector<float>> run_float(const Graph& graph, const std::vector<
                                                std::to_string(inputs[i].size()) + " given");
     k = ki;
   }
-  if (inputs.empty()) k = 1;
-  std::vector<std::vector<float>> outputs(graph.outputs.size());
+  return inputs.empty() ? 1 : k;
+}
+
+// Runs every sample; AFTER(runner) is called after each one.
+template <class After>
+void run_samples(Runner& runner, const Graph& graph, const std::vector<std::vector<float>>& inputs,
+                 std::vector<std::vector<float>>& outputs, After after) {
+  const std::size_t k = sample_count(graph, inputs);
   std::vector<const float*> ptrs(inputs.size());
   for (std::size_t s = 0; s < k; ++s) {
     for (std::size_t i = 0; i < inputs.size(); ++i)
       ptrs[i] = inputs[i].data() + s * graph.tensors[graph.inputs[i]].elements();
     runner.run(ptrs, outputs);
+    after(runner);
   }
+}
+
+}  // namespace
+
+std::vector<std::vector<float>> run_float(const Graph& graph, const std::vector<std::vector<float>>& inputs) {
+  Runner runner(graph);
+  std::vector<std::vector<float>> outputs(graph.outputs.size());
+  run_samples(runner, graph, inputs, outputs, [](const Runner&) {});
   return outputs;
+}
+
+std::vector<std::vector<float>> run_float_all(const Graph& graph, const std::vector<std::vector<float>>& inputs) {
+  Runner runner(graph);
+  std::vector<std::vector<float>> outputs(graph.outputs.size());
+  std::vector<std::vector<float>> all(graph.tensors.size());
+  run_samples(runner, graph, inputs, outputs, [&](const Runner& r) {
+    for (std::size_t t = 0; t < all.size(); ++t) all[t].insert(all[t].end(), r.values(t).begin(), r.values(t).end());
+  });
+  return all;
 }
 
 }  // namespace tml::deploy

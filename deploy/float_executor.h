@@ -29,4 +29,9 @@ namespace tml::deploy {
 // ExitCode::internal when the graph itself is malformed.
 std::vector<std::vector<float>> run_float(const Graph& graph, const std::vector<std::vector<float>>& inputs);
 
+// The same run, returning the values of every tensor instead (indexed like graph.tensors: graph inputs
+// and every op output, the samples one after another; constants are left empty, their values are in
+// the graph). For calibration and per-layer error reports (deploy/quantizer.h). Same errors as run_float.
+std::vector<std::vector<float>> run_float_all(const Graph& graph, const std::vector<std::vector<float>>& inputs);
+
 }  // namespace tml::deploy

@@ -36,6 +36,7 @@
 #include "runtime/elementwise.h"
 #include "runtime/pooling.h"
 #include "protocol/messages.h"
+#include "firmware_template/hal/instruction_timer.h"
 
 namespace {
 
@@ -227,25 +228,11 @@ bool check_status(const Job& job, tml::pre::Status status, const char* what) {
   return false;
 }
 
-// Cortex-M4F only: CMSDK APB timer0 of the MPS2 board (0x40000000: CTRL, VALUE, RELOAD), a 32-bit
-// down-counter. The host build measures nothing and prints no timing lines.
-#if defined(__arm__)
-volatile std::uint32_t* const kTimer0 = reinterpret_cast<volatile std::uint32_t*>(0x40000000u);
-void timer_start() {
-  kTimer0[0] = 0;
-  kTimer0[2] = 0xFFFFFFFFu;
-  kTimer0[1] = 0xFFFFFFFFu;
-  kTimer0[0] = 1;
-}
-std::uint32_t timer_now() { return kTimer0[1]; }
-constexpr bool kTimed = true;
-#else
-void timer_start() {}
-std::uint32_t timer_now() { return 0; }
-constexpr bool kTimed = false;
-#endif
-// Ticks elapsed since `start` (the counter runs down).
-std::uint32_t ticks_since(std::uint32_t start) { return start - timer_now(); }
+// Timing: hal/instruction_timer.h (timer0 on the Cortex-M4F; nothing on the host).
+using tml::hal::kTimed;
+using tml::hal::ticks_since;
+using tml::hal::timer_now;
+using tml::hal::timer_start;
 
 // ---------------------------------------------------------------------------------------------
 // Job kinds. Each is one function `bool run_KIND(const Job&)` plus one line in kJobKinds below.

@@ -1,0 +1,26 @@
+# model_runner for a generated model (included by CMakeLists.txt when TML_MODEL_DIR is set).
+file(GLOB TML_RUNTIME_SOURCES CONFIGURE_DEPENDS "${TML_ROOT}/runtime/*.cc")
+set(runner_sources ${CMAKE_CURRENT_SOURCE_DIR}/app/model_runner.cc "${TML_MODEL_DIR}/model.cc" ${TML_RUNTIME_SOURCES})
+set(TML_FW_WARNINGS -Wall -Wextra -Wno-missing-field-initializers)
+set(TML_FW_CXX_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics -ffp-contract=off)
+
+if(TML_BOARD STREQUAL "qemu-m4")
+  if(NOT CMAKE_CXX_COMPILER MATCHES "arm-none-eabi")
+    message(FATAL_ERROR "TML_BOARD=qemu-m4 needs -DCMAKE_TOOLCHAIN_FILE=${TML_ROOT}/cmake/arm-none-eabi.cmake")
+  endif()
+  set(board_dir "${CMAKE_CURRENT_SOURCE_DIR}/boards/qemu-m4")
+  set(linker_script "${board_dir}/mps2_an386.ld")
+  add_executable(model_runner ${runner_sources} ${board_dir}/startup.c)
+  set_target_properties(model_runner PROPERTIES SUFFIX ".elf")
+  # Semihosting stdio (rdimon) for the input/output files; startup.c's Reset_Handler is the entry.
+  target_link_options(model_runner PRIVATE --specs=rdimon.specs "-T${linker_script}"
+    "-Wl,-Map=${CMAKE_CURRENT_BINARY_DIR}/model_runner.map" -Wl,--gc-sections)
+  target_link_libraries(model_runner PRIVATE -lrdimon)
+  set_property(TARGET model_runner APPEND PROPERTY LINK_DEPENDS "${linker_script}")
+elseif(TML_BOARD STREQUAL "host")
+  add_executable(model_runner ${runner_sources})
+else()
+  message(FATAL_ERROR "TML_BOARD must be qemu-m4 or host for a model build, got '${TML_BOARD}'")
+endif()
+target_include_directories(model_runner PRIVATE "${TML_ROOT}" "${TML_MODEL_DIR}")
+target_compile_options(model_runner PRIVATE ${TML_FW_WARNINGS} $<$<COMPILE_LANGUAGE:CXX>:${TML_FW_CXX_FLAGS}>)
