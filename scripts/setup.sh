@@ -10,7 +10,7 @@ packages=(
   libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libserialport-dev libsndfile1-dev
   libsamplerate0-dev libopencv-dev
   nlohmann-json3-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libonnx-dev libprotobuf-dev protobuf-compiler libflatbuffers-dev flatbuffers-compiler
+  libonnx-dev libprotobuf-dev protobuf-compiler libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev
   # firmware and the emulated board
   gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
   # fuzzing the protocol decoder (libFuzzer, ASan, UBSan)
