@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <random>
 
 #include "deploy/compiled_model.h"
+#include "deploy/dequantized_graph.h"
+#include "deploy/float_executor.h"
 #include "deploy/int8_executor.h"
 #include "deploy/model_package.h"
 #include "deploy/tflite_import.h"
@@ -83,7 +86,8 @@ TEST(TfliteModels, HelloWorldComputesSine) {
   const CompiledModel m = load("hello_world_int8.tflite");
   const Tensor& in = input_of(m);
   const Tensor& out = output_of(m);
-  double worst = 0;
+  const Graph twin = dequantized_graph(m.graph);  // the same weights in float: its difference is quantization error
+  double worst = 0, worst_steps = 0;
   for (int i = 0; i <= 200; ++i) {
     const float x = static_cast<float>(2 * M_PI * i / 200);
     const long q = std::lround(x / in.quant.scale[0]) + in.quant.zero_point[0];
@@ -91,7 +95,14 @@ TEST(TfliteModels, HelloWorldComputesSine) {
     const auto y = static_cast<std::int8_t>(run_compiled(m, {input}).outputs[0][0]);
     const double value = out.quant.scale[0] * (y - out.quant.zero_point[0]);
     worst = std::max(worst, std::abs(value - std::sin(x)));
+    const float xq = in.quant.scale[0] * static_cast<float>(static_cast<std::int8_t>(input[0]) - in.quant.zero_point[0]);
+    const float reference = run_float(twin, {{xq}})[0][0];
+    worst_steps = std::max(worst_steps, std::abs(value - reference) / out.quant.scale[0]);
   }
+  // Against its float twin the int8 model is off by its quantization error: rounding in each of the
+  // three layers adds up to ~5 output steps (0.044); a wrong kernel or import is off by far more.
+  EXPECT_LT(worst_steps, 8.0) << "worst |int8 - float| in output steps = " << worst_steps;
+  std::printf("hello_world: worst |y - sin x| %.4f, worst |int8 - float twin| %.2f output steps\n", worst, worst_steps);
   // The model is a small regressor trained on noisy samples: TFLM's own test accepts it within
   // ~0.1 of sin(x) over [0, 2pi]; a broken kernel or import is off by far more.
   EXPECT_LT(worst, 0.15) << "worst |y - sin x| = " << worst;
