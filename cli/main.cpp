@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
       tml::cli::add_flash_verb(app, ctx),
       tml::cli::add_collect_verb(app, ctx),
       tml::cli::add_train_verb(app, ctx),
+      tml::cli::add_build_verb(app, ctx),
       tml::cli::add_deploy_verb(app, ctx),
       tml::cli::add_run_verb(app, ctx),
       tml::cli::add_inspect_verb(app, ctx),

@@ -9,6 +9,7 @@
 //  - the project's preprocessing config as constexpr values and its config hash.
 // A person can read it: each call carries the source op's name, shapes and MACs. Host only.
 #include <string>
+#include <vector>
 
 #include "deploy/compiled_model.h"
 
@@ -19,6 +20,11 @@ struct CodegenOptions {
   std::string config_hash;       // reported by the board in HELLO; empty for a bare model
   std::string preprocess_decls;  // C++ declarations placed in model.h (constexpr preprocessing config)
   std::string source_label;      // where the model came from, for the header comment
+  // Per-feature standardisation folded out of the graph (deploy/quantizer InputTransform): the
+  // generated quantize_input() computes x * scale[k] + shift[k] in float (two roundings, as the
+  // host) before quantizing, k = (i / stride) % scale.size(). Empty: none.
+  std::vector<float> input_scale, input_shift;
+  std::size_t input_stride = 1;
 };
 
 struct GeneratedModel {

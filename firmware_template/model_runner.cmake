@@ -23,4 +23,5 @@ else()
   message(FATAL_ERROR "TML_BOARD must be qemu-m4 or host for a model build, got '${TML_BOARD}'")
 endif()
 target_include_directories(model_runner PRIVATE "${TML_ROOT}" "${TML_MODEL_DIR}")
-target_compile_options(model_runner PRIVATE ${TML_FW_WARNINGS} $<$<COMPILE_LANGUAGE:CXX>:${TML_FW_CXX_FLAGS}>)
+# -fstack-usage: per-function frames (.su) that deploy/fit_check sums into a stack bound.
+target_compile_options(model_runner PRIVATE ${TML_FW_WARNINGS} -fstack-usage $<$<COMPILE_LANGUAGE:CXX>:${TML_FW_CXX_FLAGS}>)

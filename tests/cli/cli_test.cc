@@ -47,9 +47,10 @@ TEST(Cli, VersionHelpAndOnlyWorkingVerbs) {
   ProcessResult h = run_tml({"--help"}, dir.path());
   EXPECT_EQ(h.exit_code, 0);
   for (const char* verb :
-       {"new", "config", "import", "dataset", "preprocess", "devices", "flash", "collect", "stop", "train"})
+       {"new", "config", "import", "dataset", "preprocess", "devices", "flash", "collect", "stop", "train", "build",
+        "deploy", "run", "inspect"})
     EXPECT_NE(h.out.find("  " + std::string(verb) + " "), std::string::npos) << verb;
-  for (const char* verb : {"build", "test", "monitor", "deploy"}) {
+  for (const char* verb : {"test", "monitor", "doctor"}) {
     EXPECT_EQ(h.out.find("  " + std::string(verb) + " "), std::string::npos) << verb << " is listed but not built yet";
   }
   EXPECT_EQ(run_tml({"import", "--help"}, dir.path()).exit_code, 0);

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "deploy/dequantized_graph.h"
 #include "deploy/float_executor.h"
 #include "deploy/tflite_import.h"
 #include "deploy/tflite_schema_generated.h"
@@ -50,37 +51,6 @@ double cost(const Graph& g) {
     total += double(g.tensors[op.outputs[0]].elements()) * per + 1;
   }
   return total;
-}
-
-// The imported int8 graph as floats (constants dequantized, QUANTIZE/DEQUANTIZE as identities).
-Graph float_copy(Graph g) {
-  for (Tensor& t : g.tensors) {
-    if (t.is_constant() && t.type != DType::float32) {
-      std::vector<float> v(t.elements());
-      std::size_t inner = 1;
-      if (t.quant.axis >= 0)
-        for (std::size_t d = static_cast<std::size_t>(t.quant.axis) + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        std::int32_t q;
-        if (t.type == DType::int8)
-          q = static_cast<std::int8_t>(t.data[i]);
-        else
-          std::memcpy(&q, t.data.data() + 4 * i, 4);
-        const std::size_t c = t.quant.scale.size() > 1 ? (i / inner) % t.quant.scale.size() : 0;
-        v[i] = t.quant.empty() ? float(q) : t.quant.scale[c] * float(q - t.quant.zero_point[c]);
-      }
-      t.data.resize(v.size() * 4);
-      std::memcpy(t.data.data(), v.data(), t.data.size());
-    }
-    t.type = DType::float32;
-    t.quant = {};
-  }
-  for (Op& op : g.ops)
-    if (op.kind == OpKind::quantize || op.kind == OpKind::dequantize) {
-      op.kind = OpKind::reshape;
-      op.new_shape = g.tensors[op.outputs[0]].shape;
-    }
-  return g;
 }
 
 void check_graph(const Graph& g) {
@@ -255,18 +225,22 @@ void mutate_model(fb::Model& m, Rng& r) {
   }
 }
 
+// A verified model: its objects may still overlap (the Verifier does not check that), so an edit can
+// break the structure; every edit therefore starts from a fresh verification.
+bool verified(const std::uint8_t* data, std::size_t size) {
+  flatbuffers::Verifier verifier(data, size);
+  return size >= 8 && fb::ModelBufferHasIdentifier(data) && fb::VerifyModelBuffer(verifier) &&
+         fb::GetModel(data)->subgraphs() && fb::GetModel(data)->subgraphs()->size() > 0;
+}
+
 }  // namespace
 
 extern "C" std::size_t LLVMFuzzerMutate(std::uint8_t* data, std::size_t size, std::size_t max_size);
 
 extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size, unsigned int seed) {
   Rng r{seed * 0x9E3779B97F4A7C15ull + 1};
-  if (r.below(3) == 0 || size < 8 || !fb::ModelBufferHasIdentifier(data)) return LLVMFuzzerMutate(data, size, max_size);
-  flatbuffers::Verifier verifier(data, size);
-  if (!fb::VerifyModelBuffer(verifier)) return LLVMFuzzerMutate(data, size, max_size);
-  fb::Model* m = fb::GetMutableModel(data);
-  if (!m->subgraphs() || m->subgraphs()->size() == 0) return LLVMFuzzerMutate(data, size, max_size);
-  for (std::size_t k = 1 + r.below(3); k > 0; --k) mutate_model(*m, r);
+  if (r.below(3) == 0 || !verified(data, size)) return LLVMFuzzerMutate(data, size, max_size);
+  for (std::size_t k = 1 + r.below(3); k > 0 && verified(data, size); --k) mutate_model(*fb::GetMutableModel(data), r);
   return size;
 }
 
@@ -287,7 +261,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::vector<float>> inputs;
   for (int t : g.inputs) inputs.emplace_back(g.tensors[t].elements(), 0.5f);
   try {
-    run_float(float_copy(g), inputs);
+    run_float(dequantized_graph(g), inputs);
   } catch (const tml::Error& e) {
     std::fprintf(stderr, "malformed graph from the importer: %s\n", e.what());
     std::abort();

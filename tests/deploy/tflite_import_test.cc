@@ -20,6 +20,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "deploy/dequantized_graph.h"
 #include "deploy/float_executor.h"
 #include "deploy/tflite_schema_generated.h"
 #include "test_support.h"
@@ -57,42 +58,6 @@ std::map<std::string, int> op_counts(const Graph& g) {
   std::map<std::string, int> n;
   for (const Op& op : g.ops) ++n[op_name(op.kind)];
   return n;
-}
-
-// A float copy of an imported int8 graph: constants dequantized (real = scale * (q - zero_point),
-// per channel along the quantization axis), every tensor float32, QUANTIZE/DEQUANTIZE as identity
-// reshapes. The float executor recomputes every op's output shape from it, and its outputs are the
-// model's real-valued function without the rounding of int8 activations.
-Graph float_copy(const Graph& g) {
-  Graph f = g;
-  for (Tensor& t : f.tensors) {
-    if (t.is_constant() && t.type != DType::float32) {
-      std::vector<float> v(t.elements());
-      std::size_t inner = 1;
-      if (t.quant.axis >= 0)
-        for (std::size_t d = static_cast<std::size_t>(t.quant.axis) + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        std::int32_t q;
-        if (t.type == DType::int8) {
-          q = static_cast<std::int8_t>(t.data[i]);
-        } else {
-          std::memcpy(&q, t.data.data() + 4 * i, 4);
-        }
-        const std::size_t c = t.quant.scale.size() > 1 ? (i / inner) % t.quant.scale.size() : 0;
-        v[i] = t.quant.empty() ? float(q) : t.quant.scale[c] * float(q - t.quant.zero_point[c]);
-      }
-      t.data.resize(v.size() * 4);
-      std::memcpy(t.data.data(), v.data(), t.data.size());
-    }
-    t.type = DType::float32;
-    t.quant = {};
-  }
-  for (Op& op : f.ops)
-    if (op.kind == OpKind::quantize || op.kind == OpKind::dequantize) {
-      op.kind = OpKind::reshape;
-      op.new_shape = f.tensors[op.outputs[0]].shape;
-    }
-  return f;
 }
 
 // --- 1. the real models ---------------------------------------------------------------------------
@@ -174,7 +139,7 @@ TEST(TfliteImport, RealModels) {
     }
     // The float executor accepts every op (it recomputes each output shape).
     std::vector<std::vector<float>> x{std::vector<float>(in.elements(), 0.25f)};
-    EXPECT_NO_THROW(run_float(float_copy(g), x));
+    EXPECT_NO_THROW(run_float(dequantized_graph(g), x));
   }
 }
 
@@ -204,7 +169,7 @@ TEST(TfliteImport, SamePaddingAsTflite) {
 }
 
 TEST(TfliteImport, HelloWorldComputesASine) {
-  const Graph g = float_copy(import_tflite(model_path("hello_world_int8.tflite")));
+  const Graph g = dequantized_graph(import_tflite(model_path("hello_world_int8.tflite")));
   double worst = 0;
   for (int i = 0; i <= 20; ++i) {
     const float x = static_cast<float>(2 * std::numbers::pi * i / 20);
@@ -234,7 +199,7 @@ std::vector<std::uint8_t> bmp_pixels(const fs::path& file) {
 TEST(TfliteImport, PersonDetectTellsPersonFromNoPerson) {
   const Graph int8 = import_tflite(model_path("person_detect.tflite"));
   const Quantization& q = int8.tensors[int8.inputs[0]].quant;
-  const Graph g = float_copy(int8);
+  const Graph g = dequantized_graph(int8);
   auto person_score = [&](const std::string& image) {
     std::vector<float> x;
     for (std::uint8_t p : bmp_pixels(test::shared_data("images/" + image)))
@@ -495,7 +460,7 @@ TEST(TfliteImport, MeanOverHeightAndWidth) {
       EXPECT_EQ(g.ops[1].new_shape, std::vector<int>({1, 8}));
       EXPECT_EQ(g.tensors[g.ops[0].outputs[0]].quant.scale, g.tensors[g.outputs[0]].quant.scale);
     }
-    EXPECT_NO_THROW(run_float(float_copy(g), {std::vector<float>(120, 1.0f)}));
+    EXPECT_NO_THROW(run_float(dequantized_graph(g), {std::vector<float>(120, 1.0f)}));
     // Any other axes are refused.
     m.tensors[1].data = int32_bytes({1, 3});
     EXPECT_NE(refusal(build(m)).find("MEAN #0: only the mean over H and W"), std::string::npos);
@@ -527,7 +492,7 @@ TEST(TfliteImport, PadConcatenationAddReshape) {
   EXPECT_EQ(g.ops[1].axis, 3);
   EXPECT_EQ(g.ops[3].new_shape, std::vector<int>({1, 72}));
   EXPECT_EQ(g.tensors.size(), 5u);  // the paddings and shape tensors are attributes, not IR tensors
-  EXPECT_NO_THROW(run_float(float_copy(g), {std::vector<float>(12, 1.0f)}));
+  EXPECT_NO_THROW(run_float(dequantized_graph(g), {std::vector<float>(12, 1.0f)}));
   // A reshape whose shape input disagrees with its output.
   m.tensors[5].data = int32_bytes({-1, 36});
   EXPECT_NE(refusal(build(m)).find("RESHAPE #3: the new shape does not give the output {1,72}"), std::string::npos);

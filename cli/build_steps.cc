@@ -1,0 +1,129 @@
+#include "build_steps.h"
+
+#include <cstring>
+
+#include "core/errors.h"
+#include "core/npy.h"
+#include "deploy/float_executor.h"
+#include "deploy/int8_executor.h"
+#include "deploy/onnx_import.h"
+
+namespace tml::cli {
+
+namespace fs = std::filesystem;
+
+LabelledSplit load_split(const fs::path& dir, const std::string& split) {
+  const NpyArray x = npy_read(dir / (split + "_x.npy"));
+  const NpyArray y = npy_read(dir / (split + "_y.npy"));
+  LabelledSplit s;
+  const std::size_t count = y.data.size() / 4;
+  if (x.shape.empty() || x.shape[0] != count)
+    throw Error(ExitCode::internal, (dir / (split + "_x.npy")).string() + ": sample count differs from its labels");
+  const std::size_t item = npy_item_size(x.type);
+  const std::size_t per = count ? x.data.size() / item / count : 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    std::vector<float> v(per);
+    for (std::size_t k = 0; k < per; ++k) {
+      const std::uint8_t* p = x.data.data() + (i * per + k) * item;
+      switch (x.type) {
+        case NpyType::float32: std::memcpy(&v[k], p, 4); break;
+        case NpyType::int8: v[k] = static_cast<float>(static_cast<std::int8_t>(*p)); break;
+        case NpyType::uint8: v[k] = static_cast<float>(*p); break;
+        case NpyType::int32: {
+          std::int32_t q;
+          std::memcpy(&q, p, 4);
+          v[k] = static_cast<float>(q);
+          break;
+        }
+      }
+    }
+    s.x.push_back(std::move(v));
+    std::int32_t label;
+    std::memcpy(&label, y.data.data() + 4 * i, 4);
+    s.y.push_back(label);
+  }
+  return s;
+}
+
+QuantizeStage quantize_and_evaluate(const Project& project, const fs::path& onnx, const fs::path& features_dir,
+                                    const std::string& config_hash) {
+  QuantizeStage st;
+  const deploy::Graph float_graph = deploy::import_onnx(onnx);
+  const LabelledSplit train = load_split(features_dir, "train");
+  const LabelledSplit test = load_split(features_dir, "test");
+  const int classes = static_cast<int>(project.labels().size());
+
+  deploy::QuantizeOptions options;
+  options.max_samples = project.config["quantize"].value("calibration_count", 200);
+  // Per-tensor int8 cannot hold raw features of very different magnitudes (MFCC c0 vs c9): the
+  // standardisation runs in float before quantizing, on the host and in the generated code alike.
+  options.fold_input_standardisation = true;
+  std::vector<std::vector<float>> calibration(train.x.begin(),
+                                              train.x.begin() + static_cast<long>(std::min(train.x.size(), options.max_samples)));
+  st.quantized = deploy::quantize(float_graph, calibration, options);
+  st.compiled = deploy::compile_model(st.quantized.graph);
+
+  std::vector<int> float_pred, int8_pred;
+  for (const auto& x : test.x) {
+    const auto f = deploy::run_float(float_graph, {x})[0];
+    float_pred.push_back(deploy::argmax(f.data(), f.size()));
+    const auto q = deploy::quantize_input(st.quantized, x);
+    st.test_inputs.emplace_back(q.begin(), q.end());
+    const auto o = deploy::run_compiled(st.compiled, {st.test_inputs.back()}).outputs[0];
+    int8_pred.push_back(deploy::argmax(reinterpret_cast<const std::int8_t*>(o.data()), o.size()));
+    st.test_outputs.push_back(o);
+  }
+  st.float_eval = deploy::evaluate(test.y, float_pred, classes);
+  st.int8_eval = deploy::evaluate(test.y, int8_pred, classes);
+
+  // Error per layer on up to 16 test samples: where quantization loses the most.
+  std::vector<std::vector<float>> probe(test.x.begin(), test.x.begin() + static_cast<long>(std::min<std::size_t>(test.x.size(), 16)));
+  const auto run_all = [&](const std::vector<std::int8_t>& input) {
+    const auto r = deploy::run_compiled(st.compiled, {std::vector<std::uint8_t>(input.begin(), input.end())}, true);
+    std::vector<std::vector<std::int8_t>> values;
+    for (const auto& a : r.activations) values.emplace_back(a.begin(), a.end());
+    return values;
+  };
+  if (!probe.empty())
+    st.layers = deploy::layer_errors(float_graph, st.quantized.graph, probe, run_all, st.quantized.input_transform);
+
+  st.codegen.config_hash = config_hash;
+  st.codegen.source_label = project.name() + " (tml build)";
+  st.codegen.preprocess_decls = preprocess_declarations(project);
+  st.codegen.input_scale = st.quantized.input_transform.scale;
+  st.codegen.input_shift = st.quantized.input_transform.shift;
+  st.codegen.input_stride = st.quantized.input_transform.stride;
+  return st;
+}
+
+std::string preprocess_declarations(const Project& project) {
+  std::string out = "namespace preprocess_config {\n";
+  const auto emit = [&](const std::string& prefix, const nlohmann::ordered_json& section) {
+    for (const auto& [key, value] : section.items()) {
+      std::string name = "k";
+      bool upper = true;
+      for (char c : prefix + "_" + key) {
+        if (c == '_') {
+          upper = true;
+          continue;
+        }
+        name += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+        upper = false;
+      }
+      if (value.is_boolean()) out += "constexpr bool " + name + " = " + (value.get<bool>() ? "true" : "false") + ";\n";
+      else if (value.is_number_integer()) out += "constexpr long " + name + " = " + std::to_string(value.get<long>()) + ";\n";
+      else if (value.is_number()) out += "constexpr double " + name + " = " + value.dump() + ";\n";
+      else if (value.is_string()) {
+        std::string text;
+        for (char c : value.get<std::string>())
+          if (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == ' ') text += c;
+        out += "constexpr char " + name + "[] = \"" + text + "\";\n";
+      }
+    }
+  };
+  emit("sensor", project.config["sensor"]);
+  emit("features", project.config["preprocess"]);
+  return out + "}  // namespace preprocess_config\n";
+}
+
+}  // namespace tml::cli
