@@ -17,6 +17,7 @@
 #include "core/dataset_store.h"
 #include "core/errors.h"
 #include "core/sha256.h"
+#include "deploy/arduino_export.h"
 #include "deploy/fit_check.h"
 #include "deploy/model_package.h"
 #include "feature_store.h"
@@ -208,6 +209,12 @@ int run_build(const Context& ctx, const BuildArgs& args) {
       throw Error(ExitCode::internal, "the Cortex-M4F build's outputs differ from the host runtime's on " +
                                           std::to_string(samples.size() - identical) + " of " + std::to_string(samples.size()) +
                                           " test samples (a tml bug: please report it with build/deploy/)");
+    if (board == "nano33ble") {
+      const deploy::ArduinoExport sketch = deploy::export_arduino_sketch(deploy_dir / "model", deploy_dir / "nano33ble");
+      firmware["arduino"] = {{"sketch", fs::relative(sketch.sketch, project.root).string()},
+                             {"binary", sketch.binary.empty() ? json(nullptr) : json(sketch.binary.string())},
+                             {"note", sketch.note}};
+    }
     report["firmware"] = firmware;
     write_file_atomic(build / "report.json", report.dump(2) + "\n");
     if (!fit.fits()) {
@@ -262,6 +269,8 @@ int run_build(const Context& ctx, const BuildArgs& args) {
     if (f.is_object() && f.contains("instructions_per_inference"))
       out << ", " << f["instructions_per_inference"] << " instructions per inference (Cortex-M4F, exact, QEMU)";
     out << "\n";
+    if (f.is_object() && f.contains("arduino")) out << "  nano33ble     " << f["arduino"]["sketch"].get<std::string>() << ": "
+                                                    << f["arduino"]["note"].get<std::string>() << "\n";
     out << "  outputs       build/deploy/model/model.h, model.cc; " << (f.is_object() ? f["image"].get<std::string>() : "")
         << "; build/report.json; build/reports/*.png\n";
   });
