@@ -2,7 +2,7 @@
 # Quick start, first command: the main job. Installs and builds tml, creates a voice-control project
 # in build/demo/voice-control, collects the real Speech Commands clips of ../shared/data/audio from
 # the emulated Cortex-M4F board, and computes their MFCC features (and a picture of one) with the
-# portable preprocessing core. (Training, int8 firmware and on-device tests come with later issues.)
+# portable preprocessing core, then builds the int8 model and its Cortex-M4F image (tml build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -27,3 +27,11 @@ trap '"$tml" -C "$demo" stop >/dev/null 2>&1 || true' EXIT
 "$tml" -C "$demo" dataset check
 "$tml" -C "$demo" preprocess
 "$tml" -C "$demo" preprocess --file "$audio/yes_1000ms.wav" --out "$demo/build/yes_mfcc.npy" --plot "$demo/build/yes_mfcc.png"
+# The keyword demo dataset (espeak-ng voices, speeds and pitches with real background noise; see
+# docs/demo-data.md) joins the collected clips, then `tml build` runs the whole chain to a checked
+# int8 image for the emulated Cortex-M4F and prints its summary.
+rm -rf "$demo/../voice-control-data"
+/usr/bin/python3 scripts/demo_data.py voice-control "$demo/../voice-control-data" --seed 1
+"$tml" -C "$demo" import "$demo/../voice-control-data/yes" "$demo/../voice-control-data/no" \
+  "$demo/../voice-control-data/_silence" "$demo/../voice-control-data/_unknown"
+"$tml" -C "$demo" build
