@@ -1,9 +1,10 @@
 // The acceptance run: a voice-control project with >= 400 one-second clips — keywords spoken by
 // espeak-ng in many voices, speeds and pitches, resampled to 16 kHz by sox, padded/cut to one second
 // at a random offset, mixed with the real background noise of ../shared/data/audio, plus the real
-// "yes"/"no" recordings there — goes through the real tml binary: `tml new`, `tml import`,
-// `tml train` (features computed on the way). The float model must reach >= 90 % test accuracy.
-// A couple of minutes on 2 cores; filter with --gtest_filter=-TrainBridgeAcceptance.*.
+// "yes"/"no" recordings there, written by scripts/demo_data.py — goes through the real tml binary:
+// `tml new`, `tml import`, `tml train` (features computed on the way). The float model must reach
+// >= 90 % test accuracy. A couple of minutes on 2 cores; filter with
+// --gtest_filter=-TrainBridgeAcceptance.*.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,70 +24,6 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 namespace tt = tml::test::train;
 
-// Writes OUT/<label>/*.wav: yes 130 + 4 real, no 130 + 4 real, _unknown 150 (33 other words),
-// _silence 60 (real noise and silence at random gains). Deterministic for a seed.
-const char* kGenerator = R"gen_py(import os, shutil, subprocess, sys, wave
-import numpy as np
-out = sys.argv[1]; shared = sys.argv[2]; seed = int(sys.argv[3]) if len(sys.argv) > 3 else 1
-rng = np.random.default_rng(seed)
-R = 16000
-def read_wav(p):
-    with wave.open(p) as w:
-        a = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
-        assert w.getframerate() == R and w.getnchannels() == 1
-    return a
-def write_wav(p, a):
-    a = np.clip(np.round(a * 32767), -32768, 32767).astype(np.int16)
-    with wave.open(p, "wb") as w:
-        w.setnchannels(1); w.setsampwidth(2); w.setframerate(R); w.writeframes(a.tobytes())
-noise = read_wav(os.path.join(shared, "audio/noise_1000ms.wav"))
-silence = read_wav(os.path.join(shared, "audio/silence_1000ms.wav"))
-def background():
-    g = rng.uniform(0.0, 0.5)
-    return np.roll(noise, int(rng.integers(R))) * g + rng.normal(size=R).astype(np.float32) * rng.uniform(0, 0.003)
-voices = ["en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
-variants = ["m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "klatt", "klatt2", "croak", "whisper"]
-tmp = out.rstrip("/") + ".work"
-os.makedirs(tmp, exist_ok=True)
-def speak(word, path):
-    v = voices[rng.integers(len(voices))] + "+" + variants[rng.integers(len(variants))]
-    s, p = int(rng.integers(110, 220)), int(rng.integers(20, 80))
-    raw, res = os.path.join(tmp, "raw.wav"), os.path.join(tmp, "res.wav")
-    subprocess.run(["espeak-ng", "-v", v, "-s", str(s), "-p", str(p), "-w", raw, word], check=True)
-    subprocess.run(["sox", "-R", "-G", raw, "-r", "16000", "-c", "1", "-b", "16", res], check=True)
-    a = read_wav(res)
-    nz = np.nonzero(np.abs(a) > 0.01)[0]
-    if len(nz): a = a[max(0, nz[0] - 400): nz[-1] + 400]
-    a = a[:R]
-    clip = np.zeros(R, dtype=np.float32)
-    off = int(rng.integers(0, R - len(a) + 1))
-    clip[off:off + len(a)] = a / max(1e-3, np.abs(a).max()) * rng.uniform(0.3, 0.9)
-    write_wav(path, clip + background())
-counts = {"yes": 130, "no": 130, "_unknown": 150, "_silence": 60}
-# Other words (none that sounds like "yes" or "no"), as Speech Commands' unknown class.
-unknown_words = ["go", "stop", "left", "right", "up", "down", "on", "off", "seven", "bird", "house", "tree",
-                 "wow", "happy", "cat", "dog", "bed", "marvin", "sheila", "nine", "four", "learn", "follow",
-                 "visual", "zero", "one", "two", "three", "five", "six", "eight", "forward", "backward"]
-for label, n in counts.items():
-    d = os.path.join(out, label); os.makedirs(d, exist_ok=True)
-    for i in range(n):
-        p = os.path.join(d, f"{label.strip('_')}_{i:03d}.wav")
-        if label in ("yes", "no"):
-            speak(label, p)
-        elif label == "_unknown":
-            speak(unknown_words[rng.integers(len(unknown_words))], p)
-        else:
-            base = silence if rng.random() < 0.3 else np.zeros(R, dtype=np.float32)
-            write_wav(p, base * rng.uniform(0, 1) + background())
-# The real recordings (Speech Commands), as they are and with background noise.
-for label in ("yes", "no"):
-    a = read_wav(os.path.join(shared, f"audio/{label}_1000ms.wav"))
-    write_wav(os.path.join(out, label, f"real_{label}.wav"), a)
-    for k in range(3):
-        write_wav(os.path.join(out, label, f"real_{label}_noisy{k}.wav"), a + background())
-shutil.rmtree(tmp)
-)gen_py";
-
 TEST(TrainBridgeAcceptance, VoiceControlFromEspeakClipsReaches90Percent) {
   if (!tt::have_torch()) GTEST_SKIP() << "no torch for /usr/bin/python3";
   for (const char* tool : {"/usr/bin/espeak-ng", "/usr/bin/sox"}) {
@@ -94,9 +31,10 @@ TEST(TrainBridgeAcceptance, VoiceControlFromEspeakClipsReaches90Percent) {
   }
   test::TempDir dir;
   auto t0 = std::chrono::steady_clock::now();
-  test::write_text(dir / "gen.py", kGenerator);
-  auto g = run_process({"/usr/bin/python3", (dir / "gen.py").string(), (dir / "clips").string(),
-                        test::shared_data("").string(), "1"});
+  // scripts/demo_data.py writes clips/<label>/*.wav: yes 130 + 4 real, no 130 + 4 real, _unknown 150
+  // (33 other words), _silence 60 (real noise and silence at random gains). Deterministic for a seed.
+  auto g = run_process({"/usr/bin/python3", (test::source_dir() / "scripts/demo_data.py").string(), "voice-control",
+                        (dir / "clips").string(), "--seed", "1", "--shared", test::shared_data("").string()});
   ASSERT_EQ(g.exit_code, 0) << g.err;
   std::size_t clips = 0;
   for (const auto& e : fs::recursive_directory_iterator(dir / "clips")) clips += e.path().extension() == ".wav";
