@@ -42,6 +42,12 @@ struct BuildArgs {
   bool force = false;
 };
 
+// The tml binary itself: a new quantizer or code generator must re-run quantize and firmware.
+const std::string& tml_binary_hash() {
+  static const std::string hash = sha256_file(fs::read_symlink("/proc/self/exe"));
+  return hash;
+}
+
 json read_json_or_empty(const fs::path& file) {
   if (!fs::exists(file)) return json::object();
   json j = json::parse(read_file_text(file), nullptr, false);
@@ -113,7 +119,8 @@ int run_build(const Context& ctx, const BuildArgs& args) {
   const fs::path deploy_dir = build / "deploy";
   const std::string config_hash = sha256_hex(project.config_hash() + sha256_file(onnx)).substr(0, 16);
   const std::string quantize_inputs =
-      sha256_hex(std::string(kBuildFormat) + sha256_file(onnx) + project.config["quantize"].dump() + features_digest);
+      sha256_hex(std::string(kBuildFormat) + tml_binary_hash() + sha256_file(onnx) + project.config["quantize"].dump() +
+                 features_digest);
   const bool quantize_current = stages.value("quantize", "") == quantize_inputs && fs::exists(deploy_dir / "model" / "model.cc");
   ran["quantize"] = !quantize_current;
   if (!quantize_current) {
@@ -171,7 +178,7 @@ int run_build(const Context& ctx, const BuildArgs& args) {
   // 4. firmware: the model built for the Cortex-M4F (sizes, stack, instructions), checked against the board
   const std::string board = project.config["target"].value("board", "qemu-m4");
   const std::string model_text = read_file_text(deploy_dir / "model" / "model.cc") + read_file_text(deploy_dir / "model" / "model.h");
-  const std::string firmware_inputs = sha256_hex(std::string(kBuildFormat) + model_text + board);
+  const std::string firmware_inputs = sha256_hex(std::string(kBuildFormat) + tml_binary_hash() + model_text + board);
   const fs::path image_dir = deploy_dir / "build-qemu-m4";
   const bool firmware_current = stages.value("firmware", "") == firmware_inputs && fs::exists(image_dir / "model_runner.elf");
   ran["firmware"] = !firmware_current;

@@ -241,6 +241,68 @@ std::vector<std::string> fold_input_affine(Graph& g, InputTransform& tf) {
   return log;
 }
 
+// With fold_input_standardisation, a graph whose input feeds a FULLY_CONNECTED directly (the ONNX
+// importer folded the trainer's standardisation into its weights) gets the standardisation back as
+// the input transform: per feature k, z = (x - mean_k) / std_k from the calibration samples, and the
+// weights take the inverse (W'[:,k] = W[:,k] * std_k, b' = b + W mean), exact in real arithmetic.
+// Without it one int8 scale would have to hold raw features of very different magnitudes (IMU band
+// powers next to peak frequencies in Hz) and the small ones would vanish.
+std::vector<std::string> equalize_input_of_fully_connected(Graph& g, InputTransform& tf,
+                                                           const std::vector<std::vector<float>>& calibration,
+                                                           std::size_t n) {
+  const int x = g.inputs[0];
+  std::vector<std::size_t> readers;
+  for (std::size_t i = 0; i < g.ops.size(); ++i)
+    if (std::count(g.ops[i].inputs.begin(), g.ops[i].inputs.end(), x)) readers.push_back(i);
+  if (!tf.empty() || readers.size() != 1 || n == 0 || std::count(g.outputs.begin(), g.outputs.end(), x)) return {};
+  Op& fc = g.ops[readers[0]];
+  if (fc.kind != OpKind::fully_connected || fc.inputs[0] != x || fc.inputs.size() < 2) return {};
+  Tensor& w = g.tensors[fc.inputs[1]];
+  const std::size_t features = g.tensors[x].elements();
+  if (w.type != DType::float32 || w.shape.size() != 2 || static_cast<std::size_t>(w.shape[1]) != features) return {};
+  const std::size_t outputs = static_cast<std::size_t>(w.shape[0]);
+  std::vector<double> mean(features, 0.0), var(features, 0.0);
+  for (std::size_t s = 0; s < n; ++s)
+    for (std::size_t k = 0; k < features; ++k) mean[k] += calibration[s][k];
+  for (double& m : mean) m /= static_cast<double>(n);
+  for (std::size_t s = 0; s < n; ++s)
+    for (std::size_t k = 0; k < features; ++k) var[k] += (calibration[s][k] - mean[k]) * (calibration[s][k] - mean[k]);
+  tf.stride = 1;
+  tf.scale.assign(features, 1.0f);
+  tf.shift.assign(features, 0.0f);
+  std::vector<float> spread(features, 1.0f);
+  for (std::size_t k = 0; k < features; ++k) {
+    const double sd = std::sqrt(var[k] / static_cast<double>(n));
+    spread[k] = sd > 1e-6 ? static_cast<float>(sd) : 1.0f;
+    tf.scale[k] = 1.0f / spread[k];
+    tf.shift[k] = static_cast<float>(-mean[k]) / spread[k];
+  }
+  if (fc.inputs.size() < 3) {  // a bias to carry W mean
+    Tensor b;
+    b.name = w.name + "/bias";
+    b.shape = {static_cast<int>(outputs)};
+    b.data.assign(outputs * 4, 0);
+    fc.inputs.push_back(g.add_tensor(b));
+  }
+  Tensor& weights = g.tensors[fc.inputs[1]];
+  Tensor& bias = g.tensors[fc.inputs[2]];
+  float* wv = reinterpret_cast<float*>(weights.data.data());
+  float* bv = reinterpret_cast<float*>(bias.data.data());
+  for (std::size_t o = 0; o < outputs; ++o) {
+    // With z = tf(x) the float graph must compute what it computed on x: W x + b = W' z + b'.
+    // z_k = x_k * scale_k + shift_k exactly as applied, so x_k = (z_k - shift_k) / scale_k.
+    double shift_sum = 0.0;
+    for (std::size_t k = 0; k < features; ++k) {
+      const double wk = wv[o * features + k];
+      shift_sum += wk * (-static_cast<double>(tf.shift[k]) / static_cast<double>(tf.scale[k]));
+      wv[o * features + k] = static_cast<float>(wk / static_cast<double>(tf.scale[k]));
+    }
+    bv[o] = static_cast<float>(static_cast<double>(bv[o]) + shift_sum);
+  }
+  return {"standardised the input of " + describe(fc) + " per feature (mean and spread of " + std::to_string(n) +
+          " calibration samples) and scaled its weights back"};
+}
+
 // Builds the int8 graph from the float graph G (after the passes) and the calibration statistics.
 class Quantizer {
  public:
@@ -571,6 +633,13 @@ QuantizedModel quantize(const Graph& float_graph, const std::vector<std::vector<
 
   const Tensor& input = g.tensors[g.inputs[0]];
   const std::size_t n = std::min(calibration.size(), options.max_samples);
+  for (std::size_t s = 0; s < n; ++s)
+    if (calibration[s].size() != input.elements())
+      fail("calibration sample " + std::to_string(s) + " has " + std::to_string(calibration[s].size()) + " values; the input '" +
+           input.name + "' needs " + std::to_string(input.elements()));
+  if (options.fold_input_standardisation)
+    for (std::string& line : equalize_input_of_fully_connected(g, m.input_transform, calibration, n))
+      m.report.passes.push_back(std::move(line));
   std::vector<Collector> stats(g.tensors.size());
   for (std::size_t s = 0; s < n; ++s) {
     if (calibration[s].size() != input.elements())

@@ -80,6 +80,24 @@ TEST(Build, VoiceControlFromAFreshProjectToACheckedImage) {
   EXPECT_EQ(requant["quantize"]["calibration_samples"], 50);
 }
 
+// The other two templates at reduced size (few epochs): the chain runs and the image checks out.
+TEST(Build, WildlifeAndMaintenanceBuildFromFreshProjects) {
+  for (const char* name : {"wildlife", "maintenance"}) {
+    SCOPED_TRACE(name);
+    test::TempDir dir;
+    const fs::path project = demo_project(dir, name, "0.25");
+    const json doc = build_json(project, {"--epochs", "3"});
+    EXPECT_TRUE(doc["ok"].get<bool>());
+    EXPECT_EQ(doc["firmware"]["parity"]["identical"], doc["firmware"]["parity"]["samples"]);
+    EXPECT_GT(doc["firmware"]["parity"]["samples"].get<int>(), 0);
+    EXPECT_TRUE(doc["firmware"]["fits"].get<bool>());
+    EXPECT_TRUE(fs::exists(project / "build/deploy/model/model.cc"));
+    std::printf("[ figures  ] %s (scale 0.25, 3 epochs): float %.1f%%, int8 %.1f%% of %d\n", name,
+                100 * doc["quantize"]["float"]["accuracy"].get<double>(), 100 * doc["quantize"]["int8"]["accuracy"].get<double>(),
+                doc["quantize"]["int8"]["count"].get<int>());
+  }
+}
+
 TEST(Build, AModelTooBigForTheNanoIsRefusedWithWhatOverflows) {
   test::TempDir dir;
   const fs::path project = demo_project(dir, "maintenance", "0.25");

@@ -25,6 +25,7 @@
 #include "core/process.h"
 #include "deploy/float_executor.h"
 #include "deploy/graph_passes.h"
+#include "deploy/int8_executor.h"
 #include "deploy/kernel_params.h"
 #include "deploy/onnx_import.h"
 #include "deploy/quantize_multiplier.h"
@@ -1059,3 +1060,46 @@ TEST_F(QuantizeTorch, MlpWithSigmoidAndTanh) {
 }  // namespace
 }  // namespace tml::deploy
 
+
+namespace tml::deploy {
+namespace {
+
+// Features of very different magnitudes feeding a FULLY_CONNECTED directly (the ONNX importer folds
+// the trainer's standardisation into the weights): folded, the input is standardised per feature in
+// float and the int8 logits follow the float ones; without it the small feature is lost.
+TEST(FoldInputStandardisation, FullyConnectedOnRawFeaturesGetsItsStandardisationBack) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> big(400.0f, 50.0f), small(0.01f, 0.005f), mid(-5.0f, 1.0f);
+  std::vector<Floats> samples;
+  for (int i = 0; i < 300; ++i) samples.push_back({big(rng), small(rng), mid(rng)});
+  Builder b;
+  const int x = b.act("x", {1, 3});
+  const int l = b.act("l", {1, 2});
+  // The logits hinge on the small feature: (x1 - 0.01) * 2000, and a little of the others.
+  b.op(OpKind::fully_connected, "fc", {x, b.cst("w", {2, 3}, {0.001f, 2000.0f, 0.1f, -0.001f, -2000.0f, -0.1f}),
+                                       b.cst("b", {2}, {-20.0f + 0.5f - 0.4f, 20.0f - 0.5f + 0.4f})}, l);
+  b.g.inputs = {x};
+  b.g.outputs = {l};
+  const auto error_steps = [&](bool fold) {
+    QuantizeOptions o;
+    o.fold_input_standardisation = fold;
+    const QuantizedModel m = quantize(b.g, samples, o);
+    EXPECT_EQ(m.input_transform.empty(), !fold);
+    const Tensor& out = m.graph.tensors[m.graph.outputs[0]];
+    double worst = 0;
+    for (int i = 0; i < 50; ++i) {
+      const auto q = quantize_input(m, samples[i]);
+      const auto y = run_int8(m.graph, {q})[0];
+      const auto f = run_float(b.g, {samples[i]})[0];
+      for (std::size_t k = 0; k < 2; ++k)
+        worst = std::max<double>(worst, std::abs(out.quant.scale[0] * (y[k] - out.quant.zero_point[0]) - f[k]) / out.quant.scale[0]);
+    }
+    return worst;
+  };
+  const double folded = error_steps(true), raw = error_steps(false);
+  EXPECT_LT(folded, 3.0);
+  EXPECT_GT(raw, 10.0);
+}
+
+}  // namespace
+}  // namespace tml::deploy
