@@ -24,6 +24,7 @@
 #include "collect/sample_entry.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/process.h"
 #include "core/sha256.h"
 
 namespace tml {
@@ -112,20 +113,6 @@ pid_t spawn_detached(const std::vector<std::string>& argv, const fs::path& log) 
   return pid;
 }
 
-// The program's path on PATH, or empty.
-std::string on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string dirs = path ? path : "/usr/bin:/bin";
-  std::size_t start = 0;
-  while (start <= dirs.size()) {
-    const std::size_t end = dirs.find(':', start);
-    const fs::path candidate = fs::path(dirs.substr(start, end - start)) / program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return "";
-}
 
 std::string tail_of(const fs::path& log) {
   std::ifstream in(log);
@@ -256,7 +243,7 @@ BoardState start_emulated_board(const Project& project, const std::string& board
   if (board == "host") {
     argv = {s.firmware, "--socket", s.socket, "--sensor", spec};
   } else {
-    if (on_path("qemu-system-arm").empty())
+    if (find_program("qemu-system-arm").empty())
       throw Error(ExitCode::external_tool, "qemu-system-arm is not installed; install it with `apt install qemu-system-arm` "
                                            "(scripts/setup.sh does)");
     if (spec.find_first_of(" \t") != std::string::npos)

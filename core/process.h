@@ -44,4 +44,11 @@ class Process {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
+// The program's executable path on PATH (default "/usr/bin:/bin"), or empty when it is not there.
+std::filesystem::path find_program(const std::string& program);
+
+// A value inside a QEMU option list (-semihosting-config arg=..., -serial unix:...): options are
+// comma-separated, so a literal comma is written twice.
+std::string qemu_option_value(const std::string& value);
+
 }  // namespace tml

@@ -57,20 +57,6 @@ void copy_flattened(const fs::path& from, const fs::path& to) {
   write_file_atomic(to, flatten_includes(read_file_text(from)));
 }
 
-fs::path find_on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::string p = path ? path : "";
-  std::size_t start = 0;
-  while (start <= p.size()) {
-    const std::size_t end = p.find(':', start);
-    const fs::path candidate = fs::path(p.substr(start, end == std::string::npos ? std::string::npos : end - start)) / program;
-    std::error_code ec;
-    if (fs::is_regular_file(candidate, ec)) return candidate;
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return {};
-}
 
 }  // namespace
 
@@ -88,7 +74,7 @@ ArduinoExport export_arduino_sketch(const fs::path& model_dir, const fs::path& d
     if (f.extension() == ".h") copy_flattened(f, e.sketch / "src" / f.filename());
     if (f.extension() == ".cc") copy_flattened(f, e.sketch / "src" / (f.stem().string() + ".cpp"));
   }
-  const fs::path cli = find_on_path("arduino-cli");
+  const fs::path cli = find_program("arduino-cli");
   if (cli.empty()) {
     e.note = "Arduino sketch exported; arduino-cli is not installed, so it was not compiled";
     return e;

@@ -51,15 +51,6 @@ std::vector<std::uint8_t> read_bytes(const fs::path& file) {
   return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-// QEMU -semihosting-config values: a comma is written twice.
-std::string qemu_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -106,7 +97,7 @@ RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<st
   if (image.board == Board::qemu_m4)
     argv = {"qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-display", "none", "-monitor", "none",
             "-serial", "null", "-icount", "shift=10", "-semihosting-config",
-            "enable=on,target=native,arg=model_runner,arg=" + qemu_escape(list_arg), "-kernel", image.runner.string()};
+            "enable=on,target=native,arg=model_runner,arg=" + qemu_option_value(list_arg), "-kernel", image.runner.string()};
   else
     argv = {image.runner.string(), list_arg};
   const ProcessResult r = run_process(argv);

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "core/errors.h"
+#include "deploy/import_text.h"
 #include "onnx/onnx_pb.h"
 
 namespace tml::deploy {
@@ -35,19 +36,6 @@ const char* const kSupported =
     "ReduceMean, Add, Sub, Mul, Div, Concat, Pad, Reshape, Flatten, Squeeze, Unsqueeze, Softmax, Sigmoid, "
     "Tanh, Identity, Dropout, Constant (and, on constants, Shape, Gather, Slice, Cast, ConstantOfShape, Transpose)";
 
-// Text from the file, safe for a one-line message.
-std::string clean(const std::string& s) {
-  std::string out;
-  for (char ch : s.substr(0, 80)) out += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
-  if (s.size() > 80) out += "...";
-  return out;
-}
-
-std::string shape_text(const Shape& s) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "}";
-}
 
 std::string num_text(double v) {
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "deploy/import_text.h"
 #include "deploy/tflite_schema_generated.h"
 
 namespace tml::deploy {
@@ -41,19 +42,6 @@ const char* const kQuantizeAdvice =
     "representative_dataset, supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]), or give tml the float model "
     "as ONNX, which tml quantizes itself";
 
-// Text from the file, safe for a one-line message.
-std::string clean(std::string_view s) {
-  std::string out;
-  for (char ch : s.substr(0, 80)) out += (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) ? '?' : ch;
-  if (s.size() > 80) out += "...";
-  return out;
-}
-
-std::string shape_text(const Shape& s) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? "," : "") + std::to_string(s[i]);
-  return out + "}";
-}
 
 std::string num_text(double v) {
   char buf[32];

@@ -46,15 +46,6 @@ DeviceRun run_with_timeout(const std::vector<std::string>& argv) {
   return run;
 }
 
-// QEMU option values are comma-separated: a literal comma is written twice.
-std::string qemu_option_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
 
 std::string float_bits(float f) {
   std::uint32_t b;
@@ -75,7 +66,7 @@ DeviceRun run_elf_on_qemu(const fs::path& elf, const fs::path& job_file, const s
     throw Error(ExitCode::internal, "run_on_qemu: semihosting arguments cannot contain spaces: " + job);
   std::vector<std::string> argv = {qemu_binary().string(), "-M", "mps2-an386", "-cpu", "cortex-m4", "-display", "none",
                                    "-monitor", "none", "-serial", "null", "-semihosting-config",
-                                   "enable=on,target=native,arg=portable_runner,arg=" + qemu_option_escape(job)};
+                                   "enable=on,target=native,arg=portable_runner,arg=" + qemu_option_value(job)};
   argv.insert(argv.end(), extra_qemu_args.begin(), extra_qemu_args.end());
   argv.insert(argv.end(), {"-kernel", elf.string()});
   return run_with_timeout(argv);

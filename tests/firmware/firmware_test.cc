@@ -383,24 +383,15 @@ std::unique_ptr<Child> start_host_board(const TempDir& dir, const std::vector<st
   return std::make_unique<Child>(argv, dir / "board.log");
 }
 
-// QEMU option values are comma-separated: a literal comma is written twice.
-std::string qemu_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    out += c;
-    if (c == ',') out += ',';
-  }
-  return out;
-}
 
 // qemu-system-arm -M mps2-an386 -cpu cortex-m4 -display none -monitor none
 //   -serial unix:SOCKET,server=on,wait=off
 //   -semihosting-config enable=on,target=native,arg=firmware,arg=OPTION,... -kernel collect.elf
 std::vector<std::string> qemu_argv(const fs::path& socket, const std::vector<std::string>& options) {
   std::string semihosting = "enable=on,target=native,arg=firmware";
-  for (const std::string& o : options) semihosting += ",arg=" + qemu_escape(o);
+  for (const std::string& o : options) semihosting += ",arg=" + qemu_option_value(o);
   return {TML_QEMU, "-M", "mps2-an386", "-cpu", "cortex-m4", "-display", "none", "-monitor", "none",
-          "-serial", "unix:" + qemu_escape(socket.string()) + ",server=on,wait=off", "-semihosting-config", semihosting,
+          "-serial", "unix:" + qemu_option_value(socket.string()) + ",server=on,wait=off", "-semihosting-config", semihosting,
           "-kernel", TML_COLLECT_ELF};
 }
 
