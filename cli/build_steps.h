@@ -35,6 +35,11 @@ struct QuantizeStage {
 QuantizeStage quantize_and_evaluate(const Project& project, const std::filesystem::path& onnx,
                                     const std::filesystem::path& features_dir, const std::string& config_hash);
 
+// tml_features.h for the firmware: the project's preprocessing as the portable core's config struct
+// (tml_features::config()) and kKind (0 audio, 1 camera, 2 IMU), so the image computes the model's
+// input from the raw sensor window exactly as tml does on the host.
+std::string features_header(const Project& project);
+
 // The project's preprocessing settings as constexpr C++ (for model.h).
 std::string preprocess_declarations(const Project& project);
 

@@ -4,6 +4,7 @@
 // is not run (its last results come from build/report.json). Outputs: build/model/ (trainer),
 // build/deploy/model/ (model.h/.cc), build/deploy/build-<board>/ (image), build/report.json,
 // build/reports/*.png.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -11,6 +12,7 @@
 
 #include "build_reports.h"
 #include "build_steps.h"
+#include "collect/emulated_board.h"
 #include "collect/feature_extraction.h"
 #include "context.h"
 #include "core/atomic_file.h"
@@ -152,6 +154,7 @@ int run_build(const Context& ctx, const BuildArgs& args) {
     fs::create_directories(deploy_dir / "model");
     write_file_atomic(deploy_dir / "model" / "model.h", code.header);
     write_file_atomic(deploy_dir / "model" / "model.cc", code.source);
+    write_file_atomic(deploy_dir / "model" / "tml_features.h", features_header(project));
     // The test split as the int8 model sees it, and the host runtime's outputs: the firmware stage
     // runs the same inputs on the emulated Cortex-M4F and must get the same bytes.
     std::vector<std::uint8_t> inputs, outputs;
@@ -177,7 +180,8 @@ int run_build(const Context& ctx, const BuildArgs& args) {
 
   // 4. firmware: the model built for the Cortex-M4F (sizes, stack, instructions), checked against the board
   const std::string board = project.config["target"].value("board", "qemu-m4");
-  const std::string model_text = read_file_text(deploy_dir / "model" / "model.cc") + read_file_text(deploy_dir / "model" / "model.h");
+  const std::string model_text = read_file_text(deploy_dir / "model" / "model.cc") + read_file_text(deploy_dir / "model" / "model.h") +
+                                 read_file_text(deploy_dir / "model" / "tml_features.h");
   const std::string firmware_inputs = sha256_hex(std::string(kBuildFormat) + tml_binary_hash() + model_text + board);
   const fs::path image_dir = deploy_dir / "build-qemu-m4";
   const bool firmware_current = stages.value("firmware", "") == firmware_inputs && fs::exists(image_dir / "model_runner.elf");
@@ -212,6 +216,28 @@ int run_build(const Context& ctx, const BuildArgs& args) {
       identical += std::equal(r.outputs[i].begin(), r.outputs[i].end(), host_outputs.begin() + static_cast<long>(i * output_bytes));
     firmware["parity"] = {{"samples", samples.size()}, {"identical", identical}};
     if (!r.instructions.empty()) firmware["instructions_per_inference"] = static_cast<long long>(r.instructions[0] + 0.5);
+    // From the raw signal: the test samples as the sensor delivers them, preprocessed on the device
+    // (tml_features.h + the portable core), quantized and classified; compared with the host's outputs
+    // (tml's features of the stored files). Equal for audio and IMU; for a camera, equal when the
+    // stored image is already the sensor's frame (size and pixel format), else the frame encoding
+    // itself changes the input.
+    std::vector<std::vector<std::uint8_t>> raws;
+    for (const auto& e : store.entries())
+      if (e.value("split", "") == "test" && project.has_label(e["label"]))
+        raws.push_back(sensor_bytes_of(project, store.dir() / e["path"].get<std::string>()));
+    if (!raws.empty()) {
+      const deploy::RunnerResult raw = deploy::run_model_firmware(image, raws, true);
+      std::size_t same = 0;
+      for (std::size_t i = 0; i < raw.outputs.size() && (i + 1) * output_bytes <= host_outputs.size(); ++i)
+        same += std::equal(raw.outputs[i].begin(), raw.outputs[i].end(), host_outputs.begin() + static_cast<long>(i * output_bytes));
+      firmware["raw_parity"] = {{"samples", raws.size()}, {"identical", same}};
+      // The median: the first input also pays the one-time set-up (window, twiddles, filterbank).
+      if (!raw.feature_instructions.empty()) {
+        std::vector<double> t = raw.feature_instructions;
+        std::nth_element(t.begin(), t.begin() + static_cast<long>(t.size() / 2), t.end());
+        firmware["instructions_preprocessing"] = static_cast<long long>(t[t.size() / 2] + 0.5);
+      }
+    }
     if (identical != samples.size())
       throw Error(ExitCode::internal, "the Cortex-M4F build's outputs differ from the host runtime's on " +
                                           std::to_string(samples.size() - identical) + " of " + std::to_string(samples.size()) +
@@ -272,9 +298,14 @@ int run_build(const Context& ctx, const BuildArgs& args) {
     if (f.is_object() && f.contains("parity"))
       out << "  host = device " << f["parity"]["identical"] << " of " << f["parity"]["samples"]
           << " test samples give identical output bytes on the emulated Cortex-M4F\n";
+    if (f.is_object() && f.contains("raw_parity"))
+      out << "  from raw      " << f["raw_parity"]["identical"] << " of " << f["raw_parity"]["samples"]
+          << " raw test signals, preprocessed on the device, give the host's output bytes\n";
     out << "  cost          " << q["macs"] << " MACs";
     if (f.is_object() && f.contains("instructions_per_inference"))
-      out << ", " << f["instructions_per_inference"] << " instructions per inference (Cortex-M4F, exact, QEMU)";
+      out << ", " << f["instructions_per_inference"] << " instructions per inference"
+          << (f.contains("instructions_preprocessing") ? " + " + f["instructions_preprocessing"].dump() + " preprocessing" : "")
+          << " (Cortex-M4F, exact, QEMU)";
     out << "\n";
     if (f.is_object() && f.contains("arduino")) out << "  nano33ble     " << f["arduino"]["sketch"].get<std::string>() << ": "
                                                     << f["arduino"]["note"].get<std::string>() << "\n";

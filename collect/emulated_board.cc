@@ -171,44 +171,47 @@ proto::SensorDescriptor project_sensor(const Project& project) {
   return d;
 }
 
+std::vector<std::uint8_t> sensor_bytes_of(const Project& project, const fs::path& f) {
+  const proto::SensorDescriptor d = project_sensor(project);
+  const std::string kind = sensor_kind_of(f);
+  if (kind != project.sensor_kind())
+    throw invalid_input(f.string(), "not a file the project's " + project.sensor_kind() +
+                                        " sensor can replay (WAV/FLAC/Ogg/AIFF for audio, PNG/JPEG/BMP for a camera, CSV for an IMU)");
+  if (d.kind == proto::SensorKind::audio) {
+    AudioClip clip = read_audio(f);
+    const int rate = static_cast<int>(d.rate_millihertz / 1000);
+    if (clip.rate != rate || clip.channels != d.channels) clip = convert_audio(clip, rate, d.channels);
+    return bytes_of_pcm(clip);
+  }
+  if (d.kind == proto::SensorKind::camera) {
+    cv::Mat bgr = cv::imread(f.string(), cv::IMREAD_COLOR), rgb;
+    if (bgr.empty()) throw invalid_input(f.string(), "OpenCV cannot read this image");
+    if (bgr.cols != d.width || bgr.rows != d.height) cv::resize(bgr, bgr, cv::Size(d.width, d.height), 0, 0, cv::INTER_AREA);
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    return encode_camera_frame(rgb, d.format);
+  }
+  std::vector<std::uint8_t> raw;
+  const auto text = read_file_bytes(f);
+  const CsvTable t = parse_csv(std::string(text.begin(), text.end()), f.string());
+  const std::size_t first = t.columns == d.channels + 1u ? 1 : 0;
+  if (t.columns - first != d.channels)
+    throw invalid_input(f.string(), std::to_string(t.columns) + " columns, the sensor has " + std::to_string(d.channels) + " channels");
+  for (const auto& row : t.rows)
+    for (std::size_t c = first; c < t.columns; ++c) {
+      const float v = static_cast<float>(row[c]);
+      const auto* b = reinterpret_cast<const std::uint8_t*>(&v);
+      raw.insert(raw.end(), b, b + 4);
+    }
+  return raw;
+}
+
 ReplaySensor prepare_replay(const Project& project, const std::vector<fs::path>& files, const fs::path& dir) {
   if (files.empty()) throw invalid_input("--replay", "give at least one file for the board's sensor to replay");
   ReplaySensor r{project_sensor(project), fs::absolute(dir / "replay.raw"), {}};
   std::vector<std::uint8_t> raw;
-  const auto& d = r.descriptor;
   for (const fs::path& f : files) {
-    const std::string kind = sensor_kind_of(f);
-    if (kind != project.sensor_kind())
-      throw invalid_input(f.string(), "not a file the project's " + project.sensor_kind() +
-                                          " sensor can replay (WAV/FLAC/Ogg/AIFF for audio, PNG/JPEG/BMP for a camera, CSV for an IMU)");
-    if (d.kind == proto::SensorKind::audio) {
-      AudioClip clip = read_audio(f);
-      const int rate = static_cast<int>(d.rate_millihertz / 1000);
-      if (clip.rate != rate || clip.channels != d.channels) clip = convert_audio(clip, rate, d.channels);
-      const auto pcm = bytes_of_pcm(clip);
-      raw.insert(raw.end(), pcm.begin(), pcm.end());
-    } else if (d.kind == proto::SensorKind::camera) {
-      cv::Mat bgr = cv::imread(f.string(), cv::IMREAD_COLOR), rgb;
-      if (bgr.empty()) throw invalid_input(f.string(), "OpenCV cannot read this image");
-      if (bgr.cols != d.width || bgr.rows != d.height)
-        cv::resize(bgr, bgr, cv::Size(d.width, d.height), 0, 0, cv::INTER_AREA);
-      cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-      const auto frame = encode_camera_frame(rgb, d.format);
-      raw.insert(raw.end(), frame.begin(), frame.end());
-    } else {
-      const auto text = read_file_bytes(f);
-      const CsvTable t = parse_csv(std::string(text.begin(), text.end()), f.string());
-      const std::size_t first = t.columns == d.channels + 1u ? 1 : 0;
-      if (t.columns - first != d.channels)
-        throw invalid_input(f.string(), std::to_string(t.columns) + " columns, the sensor has " +
-                                            std::to_string(d.channels) + " channels");
-      for (const auto& row : t.rows)
-        for (std::size_t c = first; c < t.columns; ++c) {
-          const float v = static_cast<float>(row[c]);
-          const auto* b = reinterpret_cast<const std::uint8_t*>(&v);
-          raw.insert(raw.end(), b, b + 4);
-        }
-    }
+    const auto bytes = sensor_bytes_of(project, f);
+    raw.insert(raw.end(), bytes.begin(), bytes.end());
     r.sources.push_back(fs::absolute(f).lexically_normal().string());
   }
   fs::create_directories(dir);

@@ -39,6 +39,11 @@ struct BoardState {
 // The sensor the project's tml.yaml describes, as the protocol's descriptor.
 proto::SensorDescriptor project_sensor(const Project& project);
 
+// One file (as `tml import` reads it) as the project's sensor delivers it: int16 PCM at the
+// sensor's rate, a camera frame in its pixel format and size, or float32 samples interleaved by
+// channel. What the board's app sees, and what a replayed sensor sends.
+std::vector<std::uint8_t> sensor_bytes_of(const Project& project, const std::filesystem::path& file);
+
 // Converts the user's files (WAV/FLAC..., PNG/JPEG/BMP, CSV — as `tml import` reads them) into the
 // raw replay stream of the project's sensor, in dir. Audio must already have the project's rate
 // (or is converted); images are resized to the camera's size and encoded as the camera would.

@@ -82,7 +82,8 @@ FirmwareImage build_model_firmware(const fs::path& model_dir, Board board, const
   return image;
 }
 
-RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<std::vector<std::uint8_t>>& inputs) {
+RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<std::vector<std::uint8_t>>& inputs,
+                                bool raw) {
   TempDir tmp;
   std::ofstream list(tmp.path() / "list.txt");
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -97,7 +98,11 @@ RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<st
   if (image.board == Board::qemu_m4)
     argv = {"qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-display", "none", "-monitor", "none",
             "-serial", "null", "-icount", "shift=10", "-semihosting-config",
-            "enable=on,target=native,arg=model_runner,arg=" + qemu_option_value(list_arg), "-kernel", image.runner.string()};
+            "enable=on,target=native,arg=model_runner," + std::string(raw ? "arg=--raw," : "") +
+                "arg=" + qemu_option_value(list_arg),
+            "-kernel", image.runner.string()};
+  else if (raw)
+    argv = {image.runner.string(), "--raw", list_arg};
   else
     argv = {image.runner.string(), list_arg};
   const ProcessResult r = run_process(argv);
@@ -121,6 +126,9 @@ RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<st
         cost.instructions = ticks / kTicksPerInstruction;
         result.op_instructions.push_back(cost);
       }
+    } else if (kind == "features") {
+      double ticks = 0;
+      if (words >> ticks) result.feature_instructions.push_back(ticks / kTicksPerInstruction);
     } else if (kind == "inference") {
       double ticks = 0;
       if (words >> ticks) result.instructions.push_back(ticks / kTicksPerInstruction);
@@ -165,8 +173,10 @@ ImageUse read_link_map(const fs::path& map_file) {
     const bool is_ram = section.rfind(".data", 0) == 0 || section.rfind(".bss", 0) == 0;
     const bool model = file.find("model.cc.o") != std::string::npos;
     const bool runtime = file.find("/runtime/") != std::string::npos;
-    if (is_flash) (model ? use.model_flash : runtime ? use.runtime_flash : use.other_flash) += bytes;
-    if (is_ram) (model ? use.model_ram : runtime ? use.runtime_ram : use.other_ram) += bytes;
+    const bool preprocess = file.find("/preprocess/") != std::string::npos;
+    if (is_flash)
+      (model ? use.model_flash : runtime ? use.runtime_flash : preprocess ? use.preprocess_flash : use.other_flash) += bytes;
+    if (is_ram) (model ? use.model_ram : runtime ? use.runtime_ram : preprocess ? use.preprocess_ram : use.other_ram) += bytes;
   }
   return use;
 }

@@ -34,19 +34,22 @@ struct RunnerResult {
   std::vector<std::vector<std::uint8_t>> outputs;  // one per input, raw output tensor bytes
   std::vector<double> instructions;                // qemu-m4: per inference (exact, -icount); host: empty
   std::vector<OpCost> op_instructions;             // qemu-m4: per op of the first inference
+  std::vector<double> feature_instructions;        // qemu-m4, raw inputs: preprocessing + input quantization
 };
 
 // Runs the image on every input (raw input tensor bytes) in one process. Throws tml::Error:
 // external_tool when QEMU is missing or the runner fails, with its output.
-RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<std::vector<std::uint8_t>>& inputs);
+// RAW: the inputs are raw sensor windows, preprocessed on the device (an image built with tml_features.h).
+RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<std::vector<std::uint8_t>>& inputs,
+                                bool raw = false);
 
 // Memory use of a linked Cortex-M image from its GNU ld map: bytes per component (the generated
-// model, the runtime kernels, everything else: app, startup, libc) and per kind.
+// model, the runtime kernels, the preprocessing core, everything else: app, startup, libc) and per kind.
 struct ImageUse {
-  std::int64_t model_flash = 0, runtime_flash = 0, other_flash = 0;  // .text/.rodata/.data images
-  std::int64_t model_ram = 0, runtime_ram = 0, other_ram = 0;        // .data/.bss (arena included)
-  std::int64_t flash() const { return model_flash + runtime_flash + other_flash; }
-  std::int64_t ram() const { return model_ram + runtime_ram + other_ram; }
+  std::int64_t model_flash = 0, runtime_flash = 0, preprocess_flash = 0, other_flash = 0;  // .text/.rodata/.data
+  std::int64_t model_ram = 0, runtime_ram = 0, preprocess_ram = 0, other_ram = 0;  // .data/.bss (arena included)
+  std::int64_t flash() const { return model_flash + runtime_flash + preprocess_flash + other_flash; }
+  std::int64_t ram() const { return model_ram + runtime_ram + preprocess_ram + other_ram; }
 };
 ImageUse read_link_map(const std::filesystem::path& map_file);
 

@@ -84,11 +84,12 @@ std::string FitReport::text() const {
 
 FitReport check_fit(const BoardLimits& limits, const ImageUse& use, std::int64_t stack_bytes) {
   FitReport r;
-  FitItem flash{"flash", use.model_flash + use.runtime_flash + limits.app_flash, limits.flash,
-                {{"model", use.model_flash}, {"runtime", use.runtime_flash}, {"app", limits.app_flash}}};
-  FitItem ram{"RAM", use.model_ram + use.runtime_ram + limits.app_ram + stack_bytes, limits.ram,
-              {{"arena and model data", use.model_ram}, {"runtime", use.runtime_ram}, {"app", limits.app_ram},
-               {"stack bound", stack_bytes}}};
+  FitItem flash{"flash", use.model_flash + use.runtime_flash + use.preprocess_flash + limits.app_flash, limits.flash,
+                {{"model", use.model_flash}, {"runtime", use.runtime_flash}, {"preprocessing", use.preprocess_flash},
+                 {"app", limits.app_flash}}};
+  FitItem ram{"RAM", use.model_ram + use.runtime_ram + use.preprocess_ram + limits.app_ram + stack_bytes, limits.ram,
+              {{"arena and model data", use.model_ram}, {"runtime", use.runtime_ram}, {"preprocessing", use.preprocess_ram},
+               {"app", limits.app_ram}, {"stack bound", stack_bytes}}};
   r.items = {flash, ram};
   return r;
 }

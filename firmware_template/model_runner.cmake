@@ -1,6 +1,10 @@
 # model_runner for a generated model (included by CMakeLists.txt when TML_MODEL_DIR is set).
 file(GLOB TML_RUNTIME_SOURCES CONFIGURE_DEPENDS "${TML_ROOT}/runtime/*.cc")
-set(runner_sources ${CMAKE_CURRENT_SOURCE_DIR}/app/model_runner.cc "${TML_MODEL_DIR}/model.cc" ${TML_RUNTIME_SOURCES})
+# The preprocessing core too: with a generated tml_features.h the runner computes the model input from
+# raw sensor windows (--raw); --gc-sections drops it otherwise.
+file(GLOB TML_PREPROCESS_SOURCES CONFIGURE_DEPENDS "${TML_ROOT}/preprocess/*.cc")
+set(runner_sources ${CMAKE_CURRENT_SOURCE_DIR}/app/model_runner.cc "${TML_MODEL_DIR}/model.cc" ${TML_RUNTIME_SOURCES}
+    ${TML_PREPROCESS_SOURCES})
 set(TML_FW_WARNINGS -Wall -Wextra -Wno-missing-field-initializers)
 set(TML_FW_CXX_FLAGS -fno-exceptions -fno-rtti -fno-threadsafe-statics -ffp-contract=off)
 

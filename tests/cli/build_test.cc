@@ -55,6 +55,10 @@ TEST(Build, VoiceControlFromAFreshProjectToACheckedImage) {
   EXPECT_LE(float_acc - int8_acc, 0.01);
   EXPECT_EQ(doc["firmware"]["parity"]["identical"], doc["firmware"]["parity"]["samples"]);
   EXPECT_EQ(doc["firmware"]["parity"]["samples"], doc["quantize"]["int8"]["count"]);
+  // From the raw signal: int16 PCM preprocessed on the device gives the host's output bytes.
+  EXPECT_EQ(doc["firmware"]["raw_parity"]["identical"], doc["firmware"]["raw_parity"]["samples"]);
+  EXPECT_EQ(doc["firmware"]["raw_parity"]["samples"], doc["quantize"]["int8"]["count"]);
+  EXPECT_GT(doc["firmware"]["instructions_preprocessing"].get<long long>(), 1'000'000);
   EXPECT_TRUE(doc["firmware"]["fits"].get<bool>());
   EXPECT_LE(doc["quantize"]["arena"]["bytes"].get<double>(), 1.05 * doc["quantize"]["arena"]["lower_bound"].get<double>());
   for (const char* file : {"build/deploy/model/model.h", "build/deploy/model/model.cc", "build/report.json",
@@ -90,6 +94,7 @@ TEST(Build, WildlifeAndMaintenanceBuildFromFreshProjects) {
     EXPECT_TRUE(doc["ok"].get<bool>());
     EXPECT_EQ(doc["firmware"]["parity"]["identical"], doc["firmware"]["parity"]["samples"]);
     EXPECT_GT(doc["firmware"]["parity"]["samples"].get<int>(), 0);
+    EXPECT_EQ(doc["firmware"]["raw_parity"]["identical"], doc["firmware"]["raw_parity"]["samples"]);
     EXPECT_TRUE(doc["firmware"]["fits"].get<bool>());
     EXPECT_TRUE(fs::exists(project / "build/deploy/model/model.cc"));
     std::printf("[ figures  ] %s (scale 0.25, 3 epochs): float %.1f%%, int8 %.1f%% of %d\n", name,
