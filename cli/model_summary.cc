@@ -85,7 +85,8 @@ json image_use(const deploy::ImageUse& use) {
   return json{{"flash_bytes", {{"model", use.model_flash}, {"runtime", use.runtime_flash}, {"preprocess", use.preprocess_flash},
                                 {"other", use.other_flash}, {"total", use.flash()}}},
               {"ram_bytes", {{"model", use.model_ram}, {"runtime", use.runtime_ram}, {"preprocess", use.preprocess_ram},
-                              {"other", use.other_ram}, {"total", use.ram()}}}};
+                              {"other", use.other_ram}, {"total", use.ram()}}},
+              {"sections_bytes", use.sections}};
 }
 
 void print_totals(std::ostream& out, const deploy::CompiledModel& m) {

@@ -285,13 +285,36 @@ int run_build(const Context& ctx, const BuildArgs& args) {
                                       << report["train"]["parameters"].dump() << " parameters\n";
     out << "  accuracy      float " << pct(q["float"]["accuracy"]) << ", int8 " << pct(q["int8"]["accuracy"]) << " (test split, "
         << q["int8"]["count"] << " samples)\n";
+    // The int8 confusion matrix (rows: truth) with each class's precision and recall.
+    const auto labels = project.labels();
+    const json& cm = q["int8"]["confusion"];
+    std::snprintf(line, sizeof line, "  %-14s", "int8 truth\\predicted");
+    out << "\n" << line;
+    for (const auto& l : labels) {
+      std::snprintf(line, sizeof line, " %9.9s", l.c_str());
+      out << line;
+    }
+    out << "  precision  recall\n";
+    for (std::size_t t = 0; t < labels.size() && t < cm.size(); ++t) {
+      std::snprintf(line, sizeof line, "  %-20.20s", labels[t].c_str());
+      out << line;
+      for (const auto& v : cm[t]) {
+        std::snprintf(line, sizeof line, " %9lld", v.get<long long>());
+        out << line;
+      }
+      const json& c = q["int8"]["classes"][t];
+      std::snprintf(line, sizeof line, "  %8.1f%%  %5.1f%%\n", 100 * c["precision"].get<double>(), 100 * c["recall"].get<double>());
+      out << line;
+    }
+    out << "\n";
     std::snprintf(line, sizeof line, "  arena         %lld B (lower bound %lld B, TFLM greedy %lld B)\n",
                   q["arena"]["bytes"].get<long long>(), q["arena"]["lower_bound"].get<long long>(),
                   q["arena"]["tflm_greedy"].get<long long>());
     out << line;
     if (f.is_object()) {
-      std::snprintf(line, sizeof line, "  flash         model %lld B + runtime %lld B; RAM model %lld B, stack bound %lld B\n",
+      std::snprintf(line, sizeof line, "  flash         model %lld B + runtime %lld B + preprocessing %lld B; RAM model %lld B, stack bound %lld B\n",
                     f["flash_bytes"]["model"].get<long long>(), f["flash_bytes"]["runtime"].get<long long>(),
+                    f["flash_bytes"]["preprocess"].get<long long>(),
                     f["ram_bytes"]["model"].get<long long>(), f["stack_bound_bytes"].get<long long>());
       out << line;
     }

@@ -6,6 +6,9 @@
 
 #include "context.h"
 #include "core/atomic_file.h"
+#include "core/errors.h"
+#include "deploy/arduino_export.h"
+#include "deploy/fit_check.h"
 #include "deploy/model_package.h"
 #include "model_summary.h"
 
@@ -29,7 +32,10 @@ std::vector<std::uint8_t> zero_input(const deploy::Tensor& input) {
 }
 
 int run(const Context& ctx, const DeployArgs& args) {
-  const deploy::Board board = deploy::parse_model_board(args.board);
+  // nano33ble: the Cortex-M4F image (the same core and compiler) gives sizes and instructions, and
+  // the model is exported as an Arduino sketch.
+  const bool nano = args.board == "nano33ble";
+  const deploy::Board board = nano ? deploy::Board::qemu_m4 : deploy::parse_model_board(args.board);
   const deploy::CompiledModel m = load_compiled_model(args.model);
   const fs::path out = args.out.empty() ? fs::path(fs::path(args.model).stem().string() + "-" + args.board) : fs::path(args.out);
   if (ctx.show_progress()) std::cerr << "generating and building the " << args.board << " firmware...\r" << std::flush;
@@ -39,7 +45,28 @@ int run(const Context& ctx, const DeployArgs& args) {
   json doc{{"ok", true}, {"model", args.model}, {"board", args.board}, {"out", out.string()},
            {"model_source", (p.model_dir / "model.cc").string()}, {"image", p.image.runner.string()}};
   doc.update(model_totals(m));
-  if (p.use) doc.update(image_use(*p.use));
+  if (p.use) {
+    doc.update(image_use(*p.use));
+    const deploy::FitReport fit = deploy::check_fit(deploy::board_limits(args.board, *p.use), *p.use,
+                                                    deploy::stack_bound(p.image.runner.parent_path()));
+    doc["fits"] = fit.fits();
+    doc["fit_report"] = fit.text();
+    if (!fit.fits()) {
+      write_file_atomic(out / "report.json", doc.dump(2) + "\n");
+      std::string over;
+      for (const auto& item : fit.items)
+        if (!item.fits()) over += (over.empty() ? "" : "; ") + item.what + " needs " + std::to_string(item.needed) + " B of " +
+                                  std::to_string(item.available) + " B (over by " + std::to_string(item.needed - item.available) + " B)";
+      throw Error(ExitCode::invalid_input, args.model + ": does not fit " + args.board + ": " + over + "; see " +
+                                               (out / "report.json").string());
+    }
+  }
+  if (nano) {
+    const deploy::ArduinoExport sketch = deploy::export_arduino_sketch(p.model_dir, out / "nano33ble");
+    doc["arduino"] = {{"sketch", sketch.sketch.string()},
+                      {"binary", sketch.binary.empty() ? json(nullptr) : json(sketch.binary.string())},
+                      {"note", sketch.note}};
+  }
   if (board == deploy::Board::qemu_m4) {
     const deploy::Tensor& input = m.graph.tensors.at(static_cast<std::size_t>(m.graph.inputs.at(0)));
     const deploy::RunnerResult r = deploy::run_model_firmware(p.image, {zero_input(input)});
@@ -66,6 +93,9 @@ int run(const Context& ctx, const DeployArgs& args) {
                     doc["instructions_per_inference"].get<double>() / 1e6, doc["instructions_per_mac"].get<double>());
       o << line;
     }
+    if (doc.contains("fit_report")) o << doc["fit_report"].get<std::string>();
+    if (doc.contains("arduino")) o << "Arduino sketch: " << doc["arduino"]["sketch"].get<std::string>() << " ("
+                                   << doc["arduino"]["note"].get<std::string>() << ")\n";
     o << "Image: " << p.image.runner.string() << "; report: " << (out / "report.json").string() << "\n";
   });
   return 0;
@@ -77,7 +107,8 @@ Verb add_deploy_verb(CLI::App& tml, Context& ctx) {
   auto args = std::make_shared<DeployArgs>();
   CLI::App* sub = tml.add_subcommand("deploy", "generate and build firmware for an int8 .tflite model");
   sub->add_option("model", args->model, "the .tflite file")->required();
-  sub->add_option("--board", args->board, "qemu-m4 (default) or host")->check(CLI::IsMember({"host", "qemu-m4"}));
+  sub->add_option("--board", args->board, "qemu-m4 (default), host, or nano33ble (Arduino sketch; sized on the Cortex-M4F build)")
+      ->check(CLI::IsMember({"host", "qemu-m4", "nano33ble"}));
   sub->add_option("--out", args->out, "output folder (default: <model>-<board>)");
   return {sub, [&ctx, args] { return run(ctx, *args); }};
 }

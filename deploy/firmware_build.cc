@@ -172,6 +172,8 @@ ImageUse read_link_map(const fs::path& map_file) {
                           section.rfind(".data", 0) == 0 || section.rfind(".ARM", 0) == 0;
     const bool is_ram = section.rfind(".data", 0) == 0 || section.rfind(".bss", 0) == 0;
     const bool model = file.find("model.cc.o") != std::string::npos;
+    for (const char* kind : {".text", ".rodata", ".data", ".bss"})
+      if (section.rfind(kind, 0) == 0) use.sections[kind] += bytes;
     const bool runtime = file.find("/runtime/") != std::string::npos;
     const bool preprocess = file.find("/preprocess/") != std::string::npos;
     if (is_flash)

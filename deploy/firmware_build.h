@@ -5,6 +5,7 @@
 // the host process), and reads its link map for flash/RAM use. Host only.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,7 @@ RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<st
 struct ImageUse {
   std::int64_t model_flash = 0, runtime_flash = 0, preprocess_flash = 0, other_flash = 0;  // .text/.rodata/.data
   std::int64_t model_ram = 0, runtime_ram = 0, preprocess_ram = 0, other_ram = 0;  // .data/.bss (arena included)
+  std::map<std::string, std::int64_t> sections;  // bytes per output section kind: .text .rodata .data .bss
   std::int64_t flash() const { return model_flash + runtime_flash + preprocess_flash + other_flash; }
   std::int64_t ram() const { return model_ram + runtime_ram + preprocess_ram + other_ram; }
 };

@@ -75,6 +75,16 @@ TEST(DeployVerbs, DeployBuildsTheImageAndReportsItsCost) {
   EXPECT_EQ(doc["op_instructions"].size(), 13u);
 }
 
+TEST(DeployVerbs, DeployForTheNanoChecksTheFitAndExportsASketch) {
+  test::TempDir dir;
+  const json doc = run_json({"deploy", kKws, "--board", "nano33ble", "--out", "kws"}, dir.path());
+  EXPECT_TRUE(doc["fits"].get<bool>());
+  EXPECT_NE(doc["fit_report"].get<std::string>().find("of 983,040 B: fits"), std::string::npos) << doc["fit_report"];
+  EXPECT_TRUE(fs::exists(dir / "kws/nano33ble/tml_model/tml_model.ino"));
+  EXPECT_TRUE(fs::exists(dir / "kws/nano33ble/tml_model/src/model.cpp"));
+  EXPECT_GT(doc["sections_bytes"][".rodata"].get<long long>(), 28'000);  // the weights
+}
+
 // One line on stderr, exit code 2, nothing written.
 void expect_refused(const std::vector<std::string>& args, const fs::path& cwd, const std::string& needle) {
   const auto before = test::snapshot(cwd);
