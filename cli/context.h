@@ -41,5 +41,6 @@ Verb add_inspect_verb(CLI::App& tml, Context& ctx);
 Verb add_run_verb(CLI::App& tml, Context& ctx);
 Verb add_deploy_verb(CLI::App& tml, Context& ctx);
 Verb add_build_verb(CLI::App& tml, Context& ctx);
+Verb add_doctor_verb(CLI::App& tml, Context& ctx);
 
 }  // namespace tml::cli

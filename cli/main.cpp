@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
       tml::cli::add_run_verb(app, ctx),
       tml::cli::add_inspect_verb(app, ctx),
       tml::cli::add_stop_verb(app, ctx),
+      tml::cli::add_doctor_verb(app, ctx),
   };
 
   try {
