@@ -111,11 +111,10 @@ void print_op_table(std::ostream& out, const deploy::CompiledModel& m) {
   for (std::size_t i = 0; i < m.calls.size(); ++i) {
     const deploy::KernelCall& c = m.calls[i];
     const deploy::Tensor& t = m.graph.tensors[static_cast<std::size_t>(c.output)];
-    std::snprintf(line, sizeof line, "%4zu  %-18s %-18s %12lld %10lld  %s%s\n", i, deploy::op_name(c.kind),
+    std::snprintf(line, sizeof line, "%4zu  %-18s %-18s %12lld %10lld  ", i, deploy::op_name(c.kind),
                   shape_string(t.shape).c_str(), static_cast<long long>(c.macs),
-                  static_cast<long long>(m.arena_offset[static_cast<std::size_t>(c.output)]), c.name.c_str(),
-                  c.in_place ? " (in place)" : "");
-    out << line;
+                  static_cast<long long>(m.arena_offset[static_cast<std::size_t>(c.output)]));
+    out << line << c.name << (c.in_place ? " (in place)" : "") << "\n";  // names can be long
   }
 }
 
@@ -138,9 +137,9 @@ void print_tensor_table(std::ostream& out, const deploy::CompiledModel& m) {
       zp = "0";
     }
     const std::string offset = m.arena_offset[t] >= 0 ? std::to_string(m.arena_offset[t]) : "flash";
-    std::snprintf(line, sizeof line, "%4zu  %-16s %-7s %9zu %13s %5s %10s  %s\n", t, shape_string(tensor.shape).c_str(), type,
-                  tensor.bytes(), scale.c_str(), zp.c_str(), offset.c_str(), tensor.name.c_str());
-    out << line;
+    std::snprintf(line, sizeof line, "%4zu  %-16s %-7s %9zu %13s %5s %10s  ", t, shape_string(tensor.shape).c_str(), type,
+                  tensor.bytes(), scale.c_str(), zp.c_str(), offset.c_str());
+    out << line << tensor.name << "\n";  // names can be long
   }
 }
 

@@ -58,6 +58,12 @@ void copy_flattened(const fs::path& from, const fs::path& to) {
 }
 
 
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
 }  // namespace
 
 ArduinoExport export_arduino_sketch(const fs::path& model_dir, const fs::path& dest) {
@@ -80,12 +86,12 @@ ArduinoExport export_arduino_sketch(const fs::path& model_dir, const fs::path& d
     return e;
   }
   const ProcessResult r = run_process({cli.string(), "compile", "--fqbn", "arduino:mbed_nano:nano33ble", "--build-property",
-                                       "compiler.cpp.extra_flags=-std=gnu++17", "--output-dir",
+                                       "compiler.cpp.extra_flags=-std=gnu++17 -ffp-contract=off", "--output-dir",
                                        (e.sketch / "build").string(), e.sketch.string()});
   if (r.exit_code != 0)
     throw Error(ExitCode::external_tool, "arduino-cli compile failed for " + e.sketch.string() +
                                              " (is the core installed? `arduino-cli core install arduino:mbed_nano`): " +
-                                             r.err.substr(r.err.size() > 400 ? r.err.size() - 400 : 0));
+                                             one_line(r.err.substr(r.err.size() > 400 ? r.err.size() - 400 : 0)));
   e.binary = e.sketch / "build" / "tml_model.ino.bin";
   e.note = "Arduino sketch exported and compiled with arduino-cli";
   return e;

@@ -259,6 +259,8 @@ GeneratedModel generate_model(const CompiledModel& m, const CodegenOptions& opt)
                                              std::to_string(g.outputs.size()) + ")");
   if (opt.input_scale.size() != opt.input_shift.size() || opt.input_stride == 0)
     throw Error(ExitCode::internal, "codegen: malformed input transform");
+  if (!opt.input_scale.empty() && g.tensors[static_cast<std::size_t>(g.inputs[0])].type != DType::int8)
+    throw Error(ExitCode::internal, "codegen: the input transform needs an int8 input");
   const Tensor& input = g.tensors[static_cast<std::size_t>(g.inputs[0])];
   const Tensor& output = g.tensors[static_cast<std::size_t>(g.outputs[0])];
   const auto q_scale = [](const Tensor& t) { return t.quant.scale.empty() ? 1.0f : t.quant.scale[0]; };
@@ -341,6 +343,7 @@ GeneratedModel generate_model(const CompiledModel& m, const CodegenOptions& opt)
     s << "  for (std::size_t i = 0; i < kOutputElements; ++i) values[i] = static_cast<float>(output()[i]);\n";
   s << "}\n\nconst char* op_name(int index) {\n  static const char* const names[] = {\n";
   for (const KernelCall& c : m.calls) s << "      \"" << op_name(c.kind) << "\",\n";
+  if (m.calls.empty()) s << "      \"?\",\n";  // a zero-length array is not C++
   s << "  };\n  return index >= 0 && index < kOpCount ? names[index] : \"?\";\n}\n\n"
     << "rt::Status run_op(int index) {\n  switch (index) {\n";
   for (std::size_t i = 0; i < m.calls.size(); ++i) write_call(s, m, i);

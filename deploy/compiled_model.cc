@@ -197,9 +197,16 @@ PlanProblemBuilder::InPlace in_place_kind(const KernelCall& call) {
       return call.requantizes ? PlanProblemBuilder::InPlace::kElementwise : PlanProblemBuilder::InPlace::kNone;
     case OpKind::reshape:
       return PlanProblemBuilder::InPlace::kReshape;
-    case OpKind::depthwise_conv2d:
-      return call.conv.depth_multiplier == 1 ? PlanProblemBuilder::InPlace::kDepthwise
-                                             : PlanProblemBuilder::InPlace::kNone;
+    case OpKind::depthwise_conv2d: {
+      // What depthwise_conv2d_s8_in_place accepts: multiplier 1, at most 15x15 taps, and with more
+      // than one batch an output image of the input's size.
+      const rt::Shape& in = call.input_shapes[0];
+      const rt::Shape& w = call.input_shapes[1];
+      const rt::Shape& out = call.output_shape;
+      const bool fits = call.conv.depth_multiplier == 1 && w.h * w.w <= 225 &&
+                        (in.n == 1 || (out.h == in.h && out.w == in.w));
+      return fits ? PlanProblemBuilder::InPlace::kDepthwise : PlanProblemBuilder::InPlace::kNone;
+    }
     default:
       return PlanProblemBuilder::InPlace::kNone;
   }

@@ -66,7 +66,8 @@ FirmwareImage build_model_firmware(const fs::path& model_dir, Board board, const
   const fs::path model = fs::absolute(model_dir);
   if (!fs::exists(model / "model.cc") || !fs::exists(model / "model.h"))
     throw Error(ExitCode::internal, model.string() + ": no generated model.h/model.cc");
-  if (!fs::exists(build_dir / "CMakeCache.txt")) {
+  // Configure until a build system exists (CMake writes its cache even when configuring fails).
+  if (!fs::exists(build_dir / "Makefile") && !fs::exists(build_dir / "build.ninja")) {
     std::vector<std::string> argv = {"cmake", "-S", (kSourceDir / "firmware_template").string(), "-B",
                                      build_dir.string(), "-DCMAKE_BUILD_TYPE=Release",
                                      "-DTML_BOARD=" + std::string(board_name(board)), "-DTML_MODEL_DIR=" + model.string()};
@@ -168,8 +169,12 @@ ImageUse read_link_map(const fs::path& map_file) {
     pending.clear();
     if (section.empty() || size.rfind("0x", 0) != 0) continue;
     const std::int64_t bytes = std::strtoll(size.c_str(), nullptr, 16);
+    // Loaded sections only: .ARM.attributes and debug sections take no flash.
     const bool is_flash = section.rfind(".text", 0) == 0 || section.rfind(".rodata", 0) == 0 ||
-                          section.rfind(".data", 0) == 0 || section.rfind(".ARM", 0) == 0;
+                          section.rfind(".data", 0) == 0 || section.rfind(".ARM.exidx", 0) == 0 ||
+                          section.rfind(".ARM.extab", 0) == 0 || section.rfind(".isr_vector", 0) == 0 ||
+                          section == ".init" || section == ".fini" || section.rfind(".init_array", 0) == 0 ||
+                          section.rfind(".fini_array", 0) == 0;
     const bool is_ram = section.rfind(".data", 0) == 0 || section.rfind(".bss", 0) == 0;
     const bool model = file.find("model.cc.o") != std::string::npos;
     for (const char* kind : {".text", ".rodata", ".data", ".bss"})

@@ -41,7 +41,7 @@ BoardLimits board_limits(const std::string& board, const ImageUse& use) {
 std::int64_t stack_bound(const fs::path& build_dir) {
   // Lines of a .su file: "file:line:col:function<TAB>bytes<TAB>static|dynamic[,bounded]".
   std::int64_t model_frame = 0, main_frame = 0;
-  std::vector<std::int64_t> runtime_frames;
+  std::vector<std::int64_t> runtime_frames, preprocess_frames;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(build_dir, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
@@ -56,13 +56,19 @@ std::int64_t stack_bound(const fs::path& build_dir) {
       const std::int64_t n = std::atoll(bytes.c_str());
       if (file.find("model.cc") != std::string::npos) model_frame = std::max(model_frame, n);
       else if (file.find("/runtime/") != std::string::npos) runtime_frames.push_back(n);
-      else if (file.find("model_runner") != std::string::npos) main_frame = std::max(main_frame, n);
+      else if (file.find("/preprocess/") != std::string::npos) preprocess_frames.push_back(n);
+      else if (file.find("app/model_runner.cc") != std::string::npos) main_frame = std::max(main_frame, n);
     }
   }
-  std::sort(runtime_frames.rbegin(), runtime_frames.rend());
-  std::int64_t bound = model_frame + main_frame;
-  for (std::size_t i = 0; i < runtime_frames.size() && i < 2; ++i) bound += runtime_frames[i];
-  return bound;
+  // The runner calls either the model (run_op -> a kernel -> at most one helper) or the
+  // preprocessing (an entry point -> at most one helper): the deeper of the two chains.
+  const auto two_largest = [](std::vector<std::int64_t> v) {
+    std::sort(v.rbegin(), v.rend());
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < v.size() && i < 2; ++i) sum += v[i];
+    return sum;
+  };
+  return main_frame + std::max(model_frame + two_largest(runtime_frames), two_largest(preprocess_frames));
 }
 
 bool FitReport::fits() const {

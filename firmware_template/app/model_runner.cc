@@ -97,6 +97,8 @@ bool features_from_raw(const tml::pre::AudioConfig& config, std::size_t n) {  //
 
 bool features_from_raw(const tml::pre::ImageConfig& config, std::size_t n) {  // a camera frame
   const std::size_t out_bytes = tml::pre::image_output_bytes(config);
+  const std::size_t element = config.normalize == tml::pre::Normalize::float32 ? 4 : 1;
+  if (out_bytes != tml_model::kInputElements * element) return false;  // not this model's input
   auto* out = reinterpret_cast<std::uint8_t*>(g_work);
   const std::size_t work = tml::pre::image_workspace_bytes(config);
   if (out_bytes + work > sizeof g_work ||
@@ -126,7 +128,13 @@ bool read_raw_input(const char* path) {
     return false;
   }
   const std::size_t n = std::fread(g_raw, 1, kMaxRawBytes, f);
+  unsigned char extra = 0;
+  const bool longer = std::fread(&extra, 1, 1, f) == 1;
   std::fclose(f);
+  if (longer) {
+    std::printf("input %s: more than %u bytes\n", path, static_cast<unsigned>(kMaxRawBytes));
+    return false;
+  }
   const std::uint32_t t0 = timer_now();
   if (!features_from_raw(tml_features::config(), n)) {
     std::printf("input %s: the preprocessing failed (%u bytes)\n", path, static_cast<unsigned>(n));
