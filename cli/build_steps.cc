@@ -129,13 +129,6 @@ std::string preprocess_declarations(const Project& project) {
 
 namespace {
 
-std::string float_literal(float v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
-  std::string t = buf;
-  if (t.find_first_of(".eEn") == std::string::npos) t += ".0";
-  return t + "f";
-}
 
 template <typename E>
 std::string enum_value(const char* type, E e) {
@@ -158,13 +151,13 @@ std::string features_header(const Project& project) {
     set("fft_size", std::to_string(c.fft_size));
     set("window", enum_value("WindowKind", c.window));
     set("window_periodic", c.window_periodic ? "true" : "false");
-    set("pre_emphasis", float_literal(c.pre_emphasis));
+    set("pre_emphasis", deploy::cpp_float_literal(c.pre_emphasis));
     set("spectrum", enum_value("SpectrumKind", c.spectrum));
     set("mel_bands", std::to_string(c.mel_bands));
     set("mel_scale", enum_value("MelScale", c.mel_scale));
-    set("fmin", float_literal(c.fmin));
-    set("fmax", float_literal(c.fmax));
-    set("log_floor", float_literal(c.log_floor));
+    set("fmin", deploy::cpp_float_literal(c.fmin));
+    set("fmax", deploy::cpp_float_literal(c.fmax));
+    set("log_floor", deploy::cpp_float_literal(c.log_floor));
     set("mfcc_coeffs", std::to_string(c.mfcc_coeffs));
     set("lifter", std::to_string(c.lifter));
     set("mean_normalize", c.mean_normalize ? "true" : "false");
@@ -183,12 +176,12 @@ std::string features_header(const Project& project) {
   } else {
     const pre::ImuConfig c = imu_config_of(project);
     kind = "2", type = "ImuConfig", header = "preprocess/imu_features.h";
-    set("sample_rate", float_literal(c.sample_rate));
+    set("sample_rate", deploy::cpp_float_literal(c.sample_rate));
     set("channels", std::to_string(c.channels));
     set("window_samples", std::to_string(c.window_samples) + "u");
     set("remove_mean", c.remove_mean ? "true" : "false");
     set("filter", enum_value("ImuFilter", c.filter));
-    set("filter_cutoff_hz", float_literal(c.filter_cutoff_hz));
+    set("filter_cutoff_hz", deploy::cpp_float_literal(c.filter_cutoff_hz));
     set("filter_order", std::to_string(c.filter_order));
     set("fft_size", std::to_string(c.fft_size));
     set("spectral_bands", std::to_string(c.spectral_bands));

@@ -285,11 +285,7 @@ int run_build(const Context& ctx, const BuildArgs& args) {
     report["firmware"] = firmware;
     write_file_atomic(build / "report.json", report.dump(2) + "\n");
     if (!fit.fits()) {
-      std::string over;
-      for (const auto& item : fit.items)
-        if (!item.fits()) over += (over.empty() ? "" : "; ") + item.what + " needs " + std::to_string(item.needed) + " B of " +
-                                  std::to_string(item.available) + " B (over by " + std::to_string(item.needed - item.available) + " B)";
-      throw Error(ExitCode::invalid_input, "the model does not fit " + board + ": " + over +
+      throw Error(ExitCode::invalid_input, "the model does not fit " + board + ": " + fit.overflow() +
                                                "; see build/report.json (firmware.fit_report) and use a smaller model");
     }
     stages["firmware"] = firmware_inputs;

@@ -53,11 +53,7 @@ int run(const Context& ctx, const DeployArgs& args) {
     doc["fit_report"] = fit.text();
     if (!fit.fits()) {
       write_file_atomic(out / "report.json", doc.dump(2) + "\n");
-      std::string over;
-      for (const auto& item : fit.items)
-        if (!item.fits()) over += (over.empty() ? "" : "; ") + item.what + " needs " + std::to_string(item.needed) + " B of " +
-                                  std::to_string(item.available) + " B (over by " + std::to_string(item.needed - item.available) + " B)";
-      throw Error(ExitCode::invalid_input, args.model + ": does not fit " + args.board + ": " + over + "; see " +
+      throw Error(ExitCode::invalid_input, args.model + ": does not fit " + args.board + ": " + fit.overflow() + "; see " +
                                                (out / "report.json").string());
     }
   }

@@ -8,14 +8,6 @@
 namespace tml::deploy {
 namespace {
 
-// A float literal that reads back as the same float (9 significant digits always round-trip).
-std::string float_literal(float v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.9gf", static_cast<double>(v));
-  std::string s = buf;
-  if (s.find_first_of(".e") == std::string::npos) s.insert(s.size() - 1, ".0");
-  return s;
-}
 
 std::string shape_literal(const rt::Shape& s) {
   std::ostringstream o;
@@ -228,14 +220,14 @@ void write_call(std::ostream& o, const CompiledModel& m, std::size_t index) {
         write_requantize(o, "p", c.requantize);
         o << "      return rt::requantize_s8(p, " << out_shape << ", " << in(0) << ", " << out << ");\n";
       } else {
-        o << "      const rt::QuantizeParams p{" << float_literal(c.quantize.scale) << ", " << c.quantize.zero_point
+        o << "      const rt::QuantizeParams p{" << cpp_float_literal(c.quantize.scale) << ", " << c.quantize.zero_point
           << "};\n"
           << "      return rt::quantize_f32_s8(p, " << out_shape << ", " << data_ref(m, c.inputs[0], "float") << ", "
           << out << ");\n";
       }
       break;
     case OpKind::dequantize:
-      o << "      const rt::QuantizeParams p{" << float_literal(c.quantize.scale) << ", " << c.quantize.zero_point
+      o << "      const rt::QuantizeParams p{" << cpp_float_literal(c.quantize.scale) << ", " << c.quantize.zero_point
         << "};\n"
         << "      return rt::dequantize_s8_f32(p, " << out_shape << ", " << in(0) << ", "
         << data_ref(m, c.output, "float") << ");\n";
@@ -250,6 +242,14 @@ void write_call(std::ostream& o, const CompiledModel& m, std::size_t index) {
 const char* c_type(DType t) { return t == DType::int8 ? "std::int8_t" : t == DType::int32 ? "std::int32_t" : "float"; }
 
 }  // namespace
+
+std::string cpp_float_literal(float v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.9gf", static_cast<double>(v));
+  std::string s = buf;
+  if (s.find_first_of(".e") == std::string::npos) s.insert(s.size() - 1, ".0");
+  return s;
+}
 
 GeneratedModel generate_model(const CompiledModel& m, const CodegenOptions& opt) {
   const Graph& g = m.graph;
@@ -280,12 +280,12 @@ GeneratedModel generate_model(const CompiledModel& m, const CodegenOptions& opt)
     << "// Input '" << comment_safe(input.name) << "' " << shape_text(input.shape) << " " << c_type(input.type) << "\n"
     << "using InputType = " << c_type(input.type) << ";\n"
     << "constexpr std::size_t kInputElements = " << input.elements() << ";\n"
-    << "constexpr float kInputScale = " << float_literal(q_scale(input)) << ";\n"
+    << "constexpr float kInputScale = " << cpp_float_literal(q_scale(input)) << ";\n"
     << "constexpr std::int32_t kInputZeroPoint = " << q_zp(input) << ";\n"
     << "// Output '" << comment_safe(output.name) << "' " << shape_text(output.shape) << " " << c_type(output.type) << "\n"
     << "using OutputType = " << c_type(output.type) << ";\n"
     << "constexpr std::size_t kOutputElements = " << output.elements() << ";\n"
-    << "constexpr float kOutputScale = " << float_literal(q_scale(output)) << ";\n"
+    << "constexpr float kOutputScale = " << cpp_float_literal(q_scale(output)) << ";\n"
     << "constexpr std::int32_t kOutputZeroPoint = " << q_zp(output) << ";\n\n"
     << "extern const char kConfigHash[];  // the project's config hash (empty for a bare model)\n\n";
   if (!opt.preprocess_decls.empty()) h << "// Preprocessing (the project's tml.yaml)\n" << opt.preprocess_decls << "\n";
@@ -318,9 +318,9 @@ GeneratedModel generate_model(const CompiledModel& m, const CodegenOptions& opt)
   if (input.type == DType::int8 && !opt.input_scale.empty()) {
     s << "  // The features' standardisation, folded out of the graph: x * scale + shift per feature.\n"
       << "  static const float scale[" << opt.input_scale.size() << "] = {";
-    for (float v : opt.input_scale) s << float_literal(v) << ", ";
+    for (float v : opt.input_scale) s << cpp_float_literal(v) << ", ";
     s << "};\n  static const float shift[" << opt.input_shift.size() << "] = {";
-    for (float v : opt.input_shift) s << float_literal(v) << ", ";
+    for (float v : opt.input_shift) s << cpp_float_literal(v) << ", ";
     s << "};\n"
       << "  const rt::QuantizeParams p{kInputScale, kInputZeroPoint};\n"
       << "  for (std::size_t i = 0; i < kInputElements; ++i) {\n"

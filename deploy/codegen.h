@@ -32,6 +32,9 @@ struct GeneratedModel {
   std::string source;  // model.cc
 };
 
+// A C++ float literal that reads back as exactly V (9 significant digits always round-trip).
+std::string cpp_float_literal(float v);
+
 // Throws tml::Error(invalid_input) for a model the generated API cannot express: not exactly one
 // input and one output.
 GeneratedModel generate_model(const CompiledModel& model, const CodegenOptions& options = {});

@@ -88,6 +88,15 @@ std::string FitReport::text() const {
   return out;
 }
 
+std::string FitReport::overflow() const {
+  std::string over;
+  for (const FitItem& item : items)
+    if (!item.fits())
+      over += (over.empty() ? "" : "; ") + item.what + " needs " + std::to_string(item.needed) + " B of " +
+              std::to_string(item.available) + " B (over by " + std::to_string(item.needed - item.available) + " B)";
+  return over;
+}
+
 FitReport check_fit(const BoardLimits& limits, const ImageUse& use, std::int64_t stack_bytes) {
   FitReport r;
   FitItem flash{"flash", use.model_flash + use.runtime_flash + use.preprocess_flash + limits.app_flash, limits.flash,

@@ -43,7 +43,9 @@ struct FitItem {
 struct FitReport {
   std::vector<FitItem> items;
   bool fits() const;
-  std::string text() const;  // one line per item: "flash: 1,234,567 B needed (model ..., runtime ...) of 983,040 B: over by ..."
+  std::string text() const;
+  // The items that do not fit, on one line: "flash needs N B of M B (over by K B); ..." (for errors).
+  std::string overflow() const;  // one line per item: "flash: 1,234,567 B needed (model ..., runtime ...) of 983,040 B: over by ..."
 };
 
 FitReport check_fit(const BoardLimits& limits, const ImageUse& use, std::int64_t stack_bytes);
