@@ -1,6 +1,8 @@
 #include "build_reports.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <ostream>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -82,6 +84,38 @@ void write_arena_png(const fs::path& file, const deploy::CompiledModel& m) {
   text(img, "op 0", left, height - bottom + 20, 0.4);
   text(img, "op " + std::to_string(ops - 1), width - 70, height - bottom + 20, 0.4);
   save_png(file, img);
+}
+
+nlohmann::ordered_json evaluation_json(const deploy::Evaluation& e, const std::vector<std::string>& labels) {
+  nlohmann::ordered_json classes = nlohmann::ordered_json::array();
+  for (std::size_t c = 0; c < e.classes.size(); ++c)
+    classes.push_back({{"label", labels[c]}, {"count", e.classes[c].count}, {"precision", e.classes[c].precision},
+                       {"recall", e.classes[c].recall}});
+  return {{"accuracy", e.accuracy}, {"count", e.count}, {"confusion", e.confusion}, {"classes", classes}};
+}
+
+void write_confusion_table(std::ostream& out, const nlohmann::ordered_json& evaluation,
+                           const std::vector<std::string>& labels, const std::string& name) {
+  char line[256];
+  const auto& cm = evaluation["confusion"];
+  std::snprintf(line, sizeof line, "  %-20s", (name + " truth\\predicted").c_str());
+  out << line;
+  for (const auto& l : labels) {
+    std::snprintf(line, sizeof line, " %9.9s", l.c_str());
+    out << line;
+  }
+  out << "  precision  recall\n";
+  for (std::size_t t = 0; t < labels.size() && t < cm.size(); ++t) {
+    std::snprintf(line, sizeof line, "  %-20.20s", labels[t].c_str());
+    out << line;
+    for (const auto& v : cm[t]) {
+      std::snprintf(line, sizeof line, " %9lld", v.get<long long>());
+      out << line;
+    }
+    const auto& c = evaluation["classes"][t];
+    std::snprintf(line, sizeof line, "  %8.1f%%  %5.1f%%\n", 100 * c["precision"].get<double>(), 100 * c["recall"].get<double>());
+    out << line;
+  }
 }
 
 }  // namespace tml::cli

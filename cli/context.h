@@ -34,6 +34,8 @@ Verb add_dataset_verb(CLI::App& tml, Context& ctx);
 Verb add_preprocess_verb(CLI::App& tml, Context& ctx);
 Verb add_flash_verb(CLI::App& tml, Context& ctx);
 Verb add_stop_verb(CLI::App& tml, Context& ctx);
+Verb add_test_verb(CLI::App& tml, Context& ctx);
+Verb add_monitor_verb(CLI::App& tml, Context& ctx);
 Verb add_devices_verb(CLI::App& tml, Context& ctx);
 Verb add_collect_verb(CLI::App& tml, Context& ctx);
 Verb add_train_verb(CLI::App& tml, Context& ctx);

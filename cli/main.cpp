@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
       tml::cli::add_preprocess_verb(app, ctx),
       tml::cli::add_devices_verb(app, ctx),
       tml::cli::add_flash_verb(app, ctx),
+      tml::cli::add_test_verb(app, ctx),
+      tml::cli::add_monitor_verb(app, ctx),
       tml::cli::add_collect_verb(app, ctx),
       tml::cli::add_train_verb(app, ctx),
       tml::cli::add_build_verb(app, ctx),

@@ -51,34 +51,10 @@ const std::string& tml_binary_hash() {
   return hash;
 }
 
-// A raw test signal cut or zero-padded to the sensor window, as the feature extractor does with the
-// stored file (camera frames are whole already).
-std::vector<std::uint8_t> window_of(const Project& project, std::vector<std::uint8_t> raw) {
-  std::size_t bytes = raw.size();
-  if (project.sensor_kind() == "audio") {
-    const double rate = project.config["sensor"]["rate"].get<double>();
-    const auto samples = static_cast<std::size_t>(std::llround(project.config["sensor"]["window_ms"].get<double>() * rate / 1000.0));
-    bytes = samples * 2 * project.config["sensor"].value("channels", 1);
-  } else if (project.sensor_kind() == "imu") {
-    const pre::ImuConfig c = imu_config_of(project);
-    bytes = static_cast<std::size_t>(c.window_samples) * c.channels * 4;
-  }
-  raw.resize(bytes, 0);
-  return raw;
-}
-
 json read_json_or_empty(const fs::path& file) {
   if (!fs::exists(file)) return json::object();
   json j = json::parse(read_file_text(file), nullptr, false);
   return j.is_discarded() || !j.is_object() ? json::object() : j;
-}
-
-json evaluation_json(const deploy::Evaluation& e, const std::vector<std::string>& labels) {
-  json classes = json::array();
-  for (std::size_t c = 0; c < e.classes.size(); ++c)
-    classes.push_back({{"label", labels[c]}, {"count", e.classes[c].count}, {"precision", e.classes[c].precision},
-                       {"recall", e.classes[c].recall}});
-  return {{"accuracy", e.accuracy}, {"count", e.count}, {"confusion", e.confusion}, {"classes", classes}};
 }
 
 void stage_line(const Context& ctx, int index, const std::string& name, const std::string& what) {
@@ -250,7 +226,7 @@ int run_build(const Context& ctx, const BuildArgs& args) {
     std::vector<std::vector<std::uint8_t>> raws;
     for (const auto& e : store.entries())
       if (e.value("split", "") == "test" && project.has_label(e["label"]))
-        raws.push_back(window_of(project, sensor_bytes_of(project, store.dir() / e["path"].get<std::string>())));
+        raws.push_back(sensor_window_of(project, sensor_bytes_of(project, store.dir() / e["path"].get<std::string>())));
     deploy::RunnerResult raw;
     if (!raws.empty()) {
       try {
@@ -315,27 +291,8 @@ int run_build(const Context& ctx, const BuildArgs& args) {
                                       << report["train"]["parameters"].dump() << " parameters\n";
     out << "  accuracy      float " << pct(q["float"]["accuracy"]) << ", int8 " << pct(q["int8"]["accuracy"]) << " (test split, "
         << q["int8"]["count"] << " samples)\n";
-    // The int8 confusion matrix (rows: truth) with each class's precision and recall.
-    const auto labels = project.labels();
-    const json& cm = q["int8"]["confusion"];
-    std::snprintf(line, sizeof line, "  %-14s", "int8 truth\\predicted");
-    out << "\n" << line;
-    for (const auto& l : labels) {
-      std::snprintf(line, sizeof line, " %9.9s", l.c_str());
-      out << line;
-    }
-    out << "  precision  recall\n";
-    for (std::size_t t = 0; t < labels.size() && t < cm.size(); ++t) {
-      std::snprintf(line, sizeof line, "  %-20.20s", labels[t].c_str());
-      out << line;
-      for (const auto& v : cm[t]) {
-        std::snprintf(line, sizeof line, " %9lld", v.get<long long>());
-        out << line;
-      }
-      const json& c = q["int8"]["classes"][t];
-      std::snprintf(line, sizeof line, "  %8.1f%%  %5.1f%%\n", 100 * c["precision"].get<double>(), 100 * c["recall"].get<double>());
-      out << line;
-    }
+    out << "\n";
+    write_confusion_table(out, q["int8"], project.labels(), "int8");
     out << "\n";
     std::snprintf(line, sizeof line, "  arena         %lld B (lower bound %lld B, TFLM greedy %lld B)\n",
                   q["arena"]["bytes"].get<long long>(), q["arena"]["lower_bound"].get<long long>(),

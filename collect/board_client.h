@@ -66,6 +66,7 @@ class BoardClient {
   TakeResult capture(const TakeRequest& request, const std::function<void(std::uint64_t)>& progress = {},
                      const std::function<bool()>& cancelled = {});
   const LinkCounters& counters() const { return counters_; }
+  std::string link_name() const { return link_.name(); }
 
  private:
   void note_sequence(std::uint16_t sequence);

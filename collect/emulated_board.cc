@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -19,6 +20,7 @@
 #include "collect/board_client.h"
 #include "collect/camera_frame.h"
 #include "collect/csv_file.h"
+#include "collect/feature_extraction.h"
 #include "collect/importer.h"
 #include "collect/link.h"
 #include "collect/sample_entry.h"
@@ -205,6 +207,25 @@ std::vector<std::uint8_t> sensor_bytes_of(const Project& project, const fs::path
   return raw;
 }
 
+std::size_t sensor_window_bytes(const Project& project) {
+  const proto::SensorDescriptor d = project_sensor(project);
+  if (project.sensor_kind() == "audio") {
+    const double rate = project.config["sensor"]["rate"].get<double>();
+    const auto samples = static_cast<std::size_t>(std::llround(project.config["sensor"]["window_ms"].get<double>() * rate / 1000.0));
+    return samples * proto::bytes_per_sample(d.format, d.channels);
+  }
+  if (project.sensor_kind() == "imu") {
+    const pre::ImuConfig c = imu_config_of(project);
+    return static_cast<std::size_t>(c.window_samples) * c.channels * 4;
+  }
+  return static_cast<std::size_t>(d.width) * d.height * proto::bytes_per_sample(d.format, d.channels);
+}
+
+std::vector<std::uint8_t> sensor_window_of(const Project& project, std::vector<std::uint8_t> raw) {
+  raw.resize(sensor_window_bytes(project), 0);
+  return raw;
+}
+
 ReplaySensor prepare_replay(const Project& project, const std::vector<fs::path>& files, const fs::path& dir) {
   if (files.empty()) throw invalid_input("--replay", "give at least one file for the board's sensor to replay");
   ReplaySensor r{project_sensor(project), fs::absolute(dir / "replay.raw"), {}};
@@ -228,13 +249,21 @@ fs::path collection_firmware(const std::string& board) {
   return image;
 }
 
-BoardState start_emulated_board(const Project& project, const std::string& board, const ReplaySensor& replay) {
+double instructions_per_tick(const std::string& board, std::uint32_t tick_hz) {
+  if (board != "qemu-m4" || tick_hz == 0) return 0.0;
+  return 1e9 / tick_hz / static_cast<double>(1 << kQemuIcountShift);
+}
+
+BoardState start_emulated_board(const Project& project, const std::string& board, const ReplaySensor& replay,
+                                const fs::path& firmware) {
   if (board != "qemu-m4" && board != "host")
     throw invalid_input("--board " + board, "emulated boards are qemu-m4 and host");
+  if (!firmware.empty() && !fs::is_regular_file(firmware))
+    throw Error(ExitCode::filesystem, firmware.string() + ": no such firmware image; run `tml build`");
   stop_board(project);
   BoardState s;
   s.board = board;
-  s.firmware = collection_firmware(board).string();
+  s.firmware = firmware.empty() ? collection_firmware(board).string() : fs::absolute(firmware).string();
   s.socket = socket_path(project);
   s.log = fs::absolute(project.root / ".tml" / "board.log").lexically_normal().string();
   s.replay = replay.sources;
@@ -251,11 +280,13 @@ BoardState start_emulated_board(const Project& project, const std::string& board
                                            "(scripts/setup.sh does)");
     if (spec.find_first_of(" \t") != std::string::npos)
       throw invalid_input(replay.raw_file.string(), "QEMU cannot pass paths with spaces to the board; move the project");
-    std::string escaped;  // QEMU option values double their commas
-    for (char c : spec) escaped += c == ',' ? std::string(",,") : std::string(1, c);
     argv = {"qemu-system-arm", "-M", "mps2-an386", "-cpu", "cortex-m4", "-display", "none", "-monitor", "none",
             "-serial", "unix:" + s.socket + ",server,nowait", "-semihosting-config",
-            "enable=on,target=native,arg=firmware,arg=--sensor,arg=" + escaped, "-kernel", s.firmware};
+            "enable=on,target=native,arg=firmware,arg=--sensor,arg=" + qemu_option_value(spec), "-kernel", s.firmware};
+    if (!firmware.empty()) {  // the board app: a realistic clock, instructions counted exactly
+      argv.push_back("-icount");
+      argv.push_back("shift=" + std::to_string(kQemuIcountShift));
+    }
   }
   s.pid = spawn_detached(argv, s.log);
   write_file_atomic(state_file(project), s.to_json().dump(2) + "\n");

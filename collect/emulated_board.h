@@ -44,6 +44,12 @@ proto::SensorDescriptor project_sensor(const Project& project);
 // channel. What the board's app sees, and what a replayed sensor sends.
 std::vector<std::uint8_t> sensor_bytes_of(const Project& project, const std::filesystem::path& file);
 
+// Bytes of one window of the project's sensor as the board's app classifies it: sensor.window_ms
+// of int16 PCM (audio), the IMU window of float32 samples, or one camera frame.
+std::size_t sensor_window_bytes(const Project& project);
+// A raw signal cut or zero-padded to that window, as the feature extractor does with a stored file.
+std::vector<std::uint8_t> sensor_window_of(const Project& project, std::vector<std::uint8_t> raw);
+
 // Converts the user's files (WAV/FLAC..., PNG/JPEG/BMP, CSV — as `tml import` reads them) into the
 // raw replay stream of the project's sensor, in dir. Audio must already have the project's rate
 // (or is converted); images are resized to the camera's size and encoded as the camera would.
@@ -54,8 +60,18 @@ ReplaySensor prepare_replay(const Project& project, const std::vector<std::files
 std::filesystem::path collection_firmware(const std::string& board);
 
 // Starts the board in the background, waits until its socket answers HELLO, records it. Stops a
-// board already recorded for the project first.
-BoardState start_emulated_board(const Project& project, const std::string& board, const ReplaySensor& replay);
+// board already recorded for the project first. FIRMWARE: the image to run (a project's board app,
+// tml_app), or empty for the collection firmware.
+BoardState start_emulated_board(const Project& project, const std::string& board, const ReplaySensor& replay,
+                                const std::filesystem::path& firmware = {});
+
+// qemu-m4 runs a project's board app under `-icount shift=4`: one instruction per 16 ns of virtual
+// time (62.5 MIPS, about the Nano 33 BLE's 64 MHz Cortex-M4F), so the board's clock and the
+// replayed sensor's pace stay realistic while its cost counter (timer0) counts instructions
+// exactly: instructions = ticks * (10^9 / tick_hz) / 16.
+inline constexpr int kQemuIcountShift = 4;
+// Instructions per cost tick on an emulated board (qemu-m4); 0 where ticks are not instructions.
+double instructions_per_tick(const std::string& board, std::uint32_t tick_hz);
 
 // The board recorded for the project if its process is still alive (stale records are removed).
 std::optional<BoardState> running_board(const Project& project);

@@ -80,6 +80,10 @@ FirmwareImage build_model_firmware(const fs::path& model_dir, Board board, const
   image.board = board;
   image.runner = build_dir / (board == Board::qemu_m4 ? "model_runner.elf" : "model_runner");
   if (board == Board::qemu_m4) image.map = build_dir / "model_runner.map";
+  if (fs::exists(model / "tml_features.h")) {
+    image.app = build_dir / (board == Board::qemu_m4 ? "tml_app.elf" : "tml_app");
+    if (board == Board::qemu_m4) image.app_map = build_dir / "tml_app.map";
+  }
   return image;
 }
 
@@ -91,7 +95,9 @@ RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<st
     const fs::path in = tmp.path() / ("in" + std::to_string(i) + ".bin");
     std::ofstream(in, std::ios::binary).write(reinterpret_cast<const char*>(inputs[i].data()),
                                               static_cast<std::streamsize>(inputs[i].size()));
-    list << in.string() << " " << (tmp.path() / ("out" + std::to_string(i) + ".bin")).string() << "\n";
+    list << in.string() << " " << (tmp.path() / ("out" + std::to_string(i) + ".bin")).string();
+    if (raw) list << " " << (tmp.path() / ("features" + std::to_string(i) + ".bin")).string();
+    list << "\n";
   }
   list.close();
   const std::string list_arg = "@" + (tmp.path() / "list.txt").string();
@@ -135,8 +141,10 @@ RunnerResult run_model_firmware(const FirmwareImage& image, const std::vector<st
       if (words >> ticks) result.instructions.push_back(ticks / kTicksPerInstruction);
     }
   }
-  for (std::size_t i = 0; i < inputs.size(); ++i)
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
     result.outputs.push_back(read_bytes(tmp.path() / ("out" + std::to_string(i) + ".bin")));
+    if (raw) result.features.push_back(read_bytes(tmp.path() / ("features" + std::to_string(i) + ".bin")));
+  }
   return result;
 }
 

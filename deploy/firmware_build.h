@@ -19,6 +19,10 @@ struct FirmwareImage {
   Board board = Board::host;
   std::filesystem::path runner;  // model_runner(.elf)
   std::filesystem::path map;     // its link map (qemu-m4 only)
+  // The board app (collection + CLASSIFY with this model), built when MODEL_DIR has a
+  // tml_features.h (tml build): tml_app(.elf) and its link map (qemu-m4); empty otherwise.
+  std::filesystem::path app;
+  std::filesystem::path app_map;
 };
 
 // Configures (first time) and builds firmware_template/ for MODEL_DIR into BUILD_DIR. Throws
@@ -36,6 +40,7 @@ struct RunnerResult {
   std::vector<double> instructions;                // qemu-m4: per inference (exact, -icount); host: empty
   std::vector<OpCost> op_instructions;             // qemu-m4: per op of the first inference
   std::vector<double> feature_instructions;        // qemu-m4, raw inputs: preprocessing + input quantization
+  std::vector<std::vector<std::uint8_t>> features; // raw inputs: each window's float32 features
 };
 
 // Runs the image on every input (raw input tensor bytes) in one process. Throws tml::Error:

@@ -138,6 +138,69 @@ bool decode_take_end(const std::uint8_t* p, std::size_t n, TakeEnd* m) {
   return true;
 }
 
+std::size_t encode_classify(const Classify& m, std::uint8_t* out, std::size_t cap) {
+  if (out == nullptr || cap < kClassifySize) return 0;
+  out[0] = m.sensor;
+  out[1] = m.flags;
+  put_u16(out + 2, m.take);
+  put_u32(out + 4, m.windows);
+  put_u32(out + 8, m.hop_bytes);
+  return kClassifySize;
+}
+
+bool decode_classify(const std::uint8_t* p, std::size_t n, Classify* m) {
+  if (p == nullptr || m == nullptr || n != kClassifySize) return false;
+  m->sensor = p[0];
+  m->flags = p[1];
+  m->take = get_u16(p + 2);
+  m->windows = get_u32(p + 4);
+  m->hop_bytes = get_u32(p + 8);
+  return m->hop_bytes != 0;
+}
+
+std::size_t encode_features_header(const FeaturesHeader& m, std::uint8_t* out, std::size_t cap) {
+  if (out == nullptr || cap < kFeaturesHeaderSize) return 0;
+  put_u16(out, m.take);
+  put_u16(out + 2, 0);
+  put_u32(out + 4, m.window);
+  put_u32(out + 8, m.offset);
+  return kFeaturesHeaderSize;
+}
+
+bool decode_features_header(const std::uint8_t* p, std::size_t n, FeaturesHeader* m) {
+  if (p == nullptr || m == nullptr || n < kFeaturesHeaderSize || get_u16(p + 2) != 0) return false;
+  m->take = get_u16(p);
+  m->window = get_u32(p + 4);
+  m->offset = get_u32(p + 8);
+  return true;
+}
+
+std::size_t encode_result_header(const Result& m, std::uint8_t* out, std::size_t cap) {
+  if (out == nullptr || cap < kResultFixedSize + m.count) return 0;
+  put_u16(out, m.take);
+  put_u16(out + 2, m.count);
+  put_u32(out + 4, m.window);
+  put_u32(out + 8, m.stream_offset);
+  put_u32(out + 12, m.features_ticks);
+  put_u32(out + 16, m.inference_ticks);
+  put_u32(out + 20, m.tick_hz);
+  return kResultFixedSize;
+}
+
+bool decode_result_header(const std::uint8_t* p, std::size_t n, Result* m) {
+  if (p == nullptr || m == nullptr || n < kResultFixedSize) return false;
+  const std::uint16_t count = get_u16(p + 2);
+  if (n != kResultFixedSize + count) return false;
+  m->take = get_u16(p);
+  m->count = count;
+  m->window = get_u32(p + 4);
+  m->stream_offset = get_u32(p + 8);
+  m->features_ticks = get_u32(p + 12);
+  m->inference_ticks = get_u32(p + 16);
+  m->tick_hz = get_u32(p + 20);
+  return true;
+}
+
 std::size_t encode_stats(const Stats& m, std::uint8_t* out, std::size_t cap) {
   if (out == nullptr || cap < 12) return 0;
   put_u32(out, m.frames_sent);

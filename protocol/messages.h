@@ -13,6 +13,9 @@ enum class MessageType : std::uint8_t {
   stop = 0x11,           // host -> board: end the running take now
   data = 0x12,           // board -> host: a chunk of sample bytes
   take_end = 0x13,       // board -> host: the take is complete
+  classify = 0x14,       // host -> board: classify windows of a sensor's samples on the board
+  features = 0x15,       // board -> host: a chunk of one window's features (float32)
+  result = 0x16,         // board -> host: one window's model outputs and its cost
   stats_request = 0x20,  // host -> board
   stats = 0x21,          // board -> host
   error = 0x7F,          // board -> host: a command could not be honoured
@@ -67,6 +70,36 @@ struct TakeEnd {
   std::uint32_t dropped_bytes = 0;  // bytes the board lost before sending (buffer overrun)
 };
 
+// CLASSIFY: like START, but the board runs its model on windows of the sensor's samples instead of
+// sending them: window w covers stream bytes [w * hop_bytes, w * hop_bytes + the model's window).
+struct Classify {
+  std::uint8_t sensor = 0;
+  std::uint8_t flags = 0;        // kStartAsFastAsPossible, kClassifySendFeatures
+  std::uint16_t take = 0;
+  std::uint32_t windows = 0;     // windows to classify; 0 = until STOP
+  std::uint32_t hop_bytes = 0;   // whole samples (frames), 1 ... the window
+};
+inline constexpr std::uint8_t kClassifySendFeatures = 0x02;
+inline constexpr std::size_t kClassifySize = 12;
+inline constexpr std::size_t kFeaturesHeaderSize = 12;
+inline constexpr std::size_t kResultFixedSize = 24;
+
+struct FeaturesHeader {
+  std::uint16_t take = 0;
+  std::uint32_t window = 0;
+  std::uint32_t offset = 0;  // byte offset of this chunk in the window's feature bytes
+};
+
+struct Result {
+  std::uint16_t take = 0;
+  std::uint16_t count = 0;            // output bytes that follow the fixed part
+  std::uint32_t window = 0;
+  std::uint32_t stream_offset = 0;    // the window's first byte in the take's sample stream
+  std::uint32_t features_ticks = 0;   // preprocessing + input quantization
+  std::uint32_t inference_ticks = 0;  // the model
+  std::uint32_t tick_hz = 0;          // the board's cost counter rate (hal::cost_ticks_per_second)
+};
+
 struct Stats {
   std::uint32_t frames_sent = 0;
   std::uint32_t frames_dropped = 0;  // frames the board could not send (link too slow)
@@ -91,6 +124,13 @@ std::size_t encode_data_header(const DataHeader& m, std::uint8_t* out, std::size
 bool decode_data_header(const std::uint8_t* p, std::size_t n, DataHeader* m);  // n: whole payload
 std::size_t encode_take_end(const TakeEnd& m, std::uint8_t* out, std::size_t cap);
 bool decode_take_end(const std::uint8_t* p, std::size_t n, TakeEnd* m);
+std::size_t encode_classify(const Classify& m, std::uint8_t* out, std::size_t cap);
+bool decode_classify(const std::uint8_t* p, std::size_t n, Classify* m);
+// FEATURES and RESULT: the fixed header, then the bytes (written by the caller after it).
+std::size_t encode_features_header(const FeaturesHeader& m, std::uint8_t* out, std::size_t cap);
+bool decode_features_header(const std::uint8_t* p, std::size_t n, FeaturesHeader* m);  // n: whole payload
+std::size_t encode_result_header(const Result& m, std::uint8_t* out, std::size_t cap);
+bool decode_result_header(const std::uint8_t* p, std::size_t n, Result* m);  // n: whole payload = 24 + count
 std::size_t encode_stats(const Stats& m, std::uint8_t* out, std::size_t cap);
 bool decode_stats(const std::uint8_t* p, std::size_t n, Stats* m);
 std::size_t encode_error(const ErrorMessage& m, std::uint8_t* out, std::size_t cap);

@@ -1,5 +1,7 @@
 #include "app/collect_app.h"
 
+#include <cstring>
+
 #include "hal/hal.h"
 #include "hal/text.h"
 
@@ -24,6 +26,7 @@ const char* type_name(std::uint8_t type) {
   switch (static_cast<MessageType>(type)) {
     case MessageType::hello_request: return "HELLO_REQUEST";
     case MessageType::start: return "START";
+    case MessageType::classify: return "CLASSIFY";
     case MessageType::stop: return "STOP";
     case MessageType::stats_request: return "STATS_REQUEST";
     default: return "?";
@@ -105,6 +108,7 @@ void CollectApp::handle_frame(const proto::FrameHeader& h, const std::uint8_t* p
       }
       return;
     case MessageType::start: on_start(payload, n); return;
+    case MessageType::classify: on_classify(payload, n); return;
     case MessageType::stop: on_stop(n); return;
     default: {
       Message m;
@@ -123,19 +127,69 @@ void CollectApp::on_start(const std::uint8_t* payload, std::size_t n) {
     send_error(ErrorCode::bad_payload, m.c_str());
     return;
   }
-  if (s.sensor >= hal::sensor_count()) {
-    Message m;
-    m.add("no sensor ").add_u32(s.sensor).add(": this board has ").add_u32(static_cast<std::uint32_t>(hal::sensor_count()));
-    send_error(ErrorCode::no_such_sensor, m.c_str());
+  begin_take(s.sensor, s.flags, s.take, s.length, s.length);
+}
+
+void CollectApp::on_classify(const std::uint8_t* payload, std::size_t n) {
+  proto::Classify c;
+  if (classifier_ == nullptr) {
+    send_error(ErrorCode::unknown_command, "CLASSIFY: this firmware has no model (tml build, then tml flash)");
     return;
+  }
+  if (!proto::decode_classify(payload, n, &c)) {
+    Message m;
+    m.add("CLASSIFY needs 12 bytes with a hop of at least 1 byte, got ").add_u32(static_cast<std::uint32_t>(n)).add(" bytes");
+    send_error(ErrorCode::bad_payload, m.c_str());
+    return;
+  }
+  const std::uint32_t window = classifier_->window_bytes();
+  if (c.hop_bytes > window) {
+    Message m;
+    m.add("hop ").add_u32(c.hop_bytes).add(" bytes is longer than the model's window (").add_u32(window).add(" bytes)");
+    send_error(ErrorCode::bad_payload, m.c_str());
+    return;
+  }
+  // The take covers the windows exactly: the first window, then one hop per further window.
+  const std::uint64_t length = c.windows == 0 ? 0 : window + static_cast<std::uint64_t>(c.windows - 1) * c.hop_bytes;
+  if (length > 0xFFFFFFFFull) {
+    send_error(ErrorCode::bad_payload, "CLASSIFY: too many windows for one take");
+    return;
+  }
+  // Window and hop must both be whole samples (frames): check the hop here, the window below.
+  if (!begin_take(c.sensor, c.flags, c.take, static_cast<std::uint32_t>(length), c.hop_bytes)) return;
+  Take& t = take_;
+  if (window % t.unit_bytes != 0) {
+    abandon_take();
+    Message m;
+    m.add("the model's window (").add_u32(window).add(" bytes) is not whole samples of sensor ").add_u32(c.sensor);
+    send_error(ErrorCode::bad_payload, m.c_str());
+    return;
+  }
+  t.classify = true;
+  t.send_features = (c.flags & proto::kClassifySendFeatures) != 0;
+  t.window_bytes = window;
+  t.hop_bytes = c.hop_bytes;
+  t.fill = 0;
+  t.windows_done = 0;
+}
+
+// Checks and starts a take on `sensor`; `whole_unit_bytes` must be whole samples (frames). Sends the
+// ERROR and returns false when it cannot start.
+bool CollectApp::begin_take(std::uint8_t sensor, std::uint8_t flags, std::uint16_t number, std::uint32_t length,
+                            std::uint32_t whole_unit_bytes) {
+  if (sensor >= hal::sensor_count()) {
+    Message m;
+    m.add("no sensor ").add_u32(sensor).add(": this board has ").add_u32(static_cast<std::uint32_t>(hal::sensor_count()));
+    send_error(ErrorCode::no_such_sensor, m.c_str());
+    return false;
   }
   if (take_.active) {
     Message m;
     m.add("take ").add_u32(take_.number).add(" on sensor ").add_u32(take_.sensor).add(" is running");
     send_error(ErrorCode::busy, m.c_str());
-    return;
+    return false;
   }
-  const hal::SensorInfo& info = hal::sensor_info(s.sensor);
+  const hal::SensorInfo& info = hal::sensor_info(sensor);
   const proto::SensorDescriptor& d = info.descriptor;
   Take t;
   t.camera = d.kind == proto::SensorKind::camera;
@@ -145,27 +199,27 @@ void CollectApp::on_start(const std::uint8_t* payload, std::size_t n) {
   t.chunk_max = t.sample_bytes == 0 ? 0 : room - room % t.sample_bytes;
   if (t.unit_bytes == 0 || t.chunk_max == 0 || d.rate_millihertz == 0) {
     send_error(ErrorCode::sensor_failed, "sensor has an unusable sample format");
-    return;
+    return false;
   }
-  if (s.length % t.unit_bytes != 0) {
+  if (whole_unit_bytes % t.unit_bytes != 0) {
     Message m;
-    m.add("length ").add_u32(s.length).add(" is not a whole number of ").add(t.camera ? "frames (" : "samples (")
+    m.add("length ").add_u32(whole_unit_bytes).add(" is not a whole number of ").add(t.camera ? "frames (" : "samples (")
         .add_u32(t.unit_bytes).add(" bytes each)");
     send_error(ErrorCode::bad_payload, m.c_str());
-    return;
+    return false;
   }
-  if (!hal::sensor_start(s.sensor)) {
+  if (!hal::sensor_start(sensor)) {
     Message m;
-    m.add("sensor ").add_u32(s.sensor).add(" did not start");
+    m.add("sensor ").add_u32(sensor).add(" did not start");
     send_error(ErrorCode::sensor_failed, m.c_str());
-    return;
+    return false;
   }
   t.active = true;
   t.replayed = info.replayed;
-  t.fast = info.replayed && (s.flags & proto::kStartAsFastAsPossible) != 0;
-  t.sensor = s.sensor;
-  t.number = s.take;
-  t.length = s.length;
+  t.fast = info.replayed && (flags & proto::kStartAsFastAsPossible) != 0;
+  t.sensor = sensor;
+  t.number = number;
+  t.length = length;
   t.start_us = now_us();
   t.last_send_us = t.start_us;
   t.last_data_us = t.start_us;
@@ -174,6 +228,7 @@ void CollectApp::on_start(const std::uint8_t* payload, std::size_t n) {
   t.stall_us = kSensorStallUs + 2 * period_us;
   take_ = t;
   hal::led(true);
+  return true;
 }
 
 void CollectApp::on_stop(std::size_t n) {
@@ -201,7 +256,9 @@ bool CollectApp::step_take(std::uint64_t now, std::uint32_t* wait_us) {
     return true;
   }
   const std::uint32_t remaining = t.length != 0 ? t.length - t.position : 0xFFFFFFFFu;
-  const std::uint32_t want = remaining < t.chunk_max ? remaining : t.chunk_max;
+  // CLASSIFY fills the window; a take sends chunks of at most chunk_max.
+  const std::uint32_t room = t.classify ? t.window_bytes - t.fill : t.chunk_max;
+  const std::uint32_t want = remaining < room ? remaining : room;
   std::uint64_t avail = 0;
   if (t.fast) {
     avail = want;
@@ -226,6 +283,13 @@ bool CollectApp::step_take(std::uint64_t now, std::uint32_t* wait_us) {
   }
   if (avail > want) avail = want;
   avail -= avail % t.sample_bytes;
+  if (t.classify) {
+    if (avail == 0) {
+      *wait_us = 1000;
+      return false;
+    }
+    return classify_step(static_cast<std::uint32_t>(avail));
+  }
   // A camera frame's last piece goes at once; samples wait for a full chunk or the latency bound.
   const bool late = t.camera || now - t.last_send_us >= kMaxChunkLatencyUs;
   if (avail == 0 || (avail < want && !late)) {
@@ -251,6 +315,74 @@ bool CollectApp::step_take(std::uint64_t now, std::uint32_t* wait_us) {
   t.last_send_us = now;
   if (t.length != 0 && t.position >= t.length) finish_take();
   return true;
+}
+
+// Reads n more bytes into the window; a full window is classified, its results sent, and the
+// window slides on by the hop.
+bool CollectApp::classify_step(std::uint32_t n) {
+  Take& t = take_;
+  if (!hal::sensor_read(t.sensor, classifier_->window() + t.fill, n)) {
+    Message m;
+    m.add("sensor ").add_u32(t.sensor).add(" failed after ").add_u32(t.sent).add(" bytes");
+    send_error(ErrorCode::sensor_failed, m.c_str());
+    finish_take();
+    return true;
+  }
+  t.fill += n;
+  t.position += n;
+  t.sent += n;
+  if (t.fill < t.window_bytes) return true;
+  std::uint32_t features_ticks = 0, inference_ticks = 0;
+  if (!classifier_->run(&features_ticks, &inference_ticks)) {
+    Message m;
+    m.add("window ").add_u32(t.windows_done).add(": the preprocessing or the model failed");
+    send_error(ErrorCode::sensor_failed, m.c_str());
+    finish_take();
+    return true;
+  }
+  send_window_result(features_ticks, inference_ticks);
+  ++t.windows_done;
+  const std::uint32_t keep = t.window_bytes - t.hop_bytes;
+  std::memmove(classifier_->window(), classifier_->window() + t.hop_bytes, keep);
+  t.fill = keep;
+  if (t.length != 0 && t.position >= t.length) finish_take();
+  return true;
+}
+
+void CollectApp::send_window_result(std::uint32_t features_ticks, std::uint32_t inference_ticks) {
+  const Take& t = take_;
+  if (t.send_features) {
+    std::size_t total = 0;
+    const std::uint8_t* bytes = classifier_->features(&total);
+    const std::size_t room = hal::max_payload() - proto::kFeaturesHeaderSize;
+    for (std::size_t at = 0; at < total; at += room) {
+      const std::size_t n = total - at < room ? total - at : room;
+      proto::FeaturesHeader h;
+      h.take = t.number;
+      h.window = t.windows_done;
+      h.offset = static_cast<std::uint32_t>(at);
+      const std::size_t head = proto::encode_features_header(h, payload_, sizeof payload_);
+      std::memcpy(payload_ + head, bytes + at, n);
+      send_frame(MessageType::features, payload_, head + n);
+    }
+  }
+  std::size_t count = 0;
+  const std::uint8_t* outputs = classifier_->outputs(&count);
+  proto::Result r;
+  r.take = t.number;
+  r.count = static_cast<std::uint16_t>(count);
+  r.window = t.windows_done;
+  r.stream_offset = t.position - t.window_bytes;
+  r.features_ticks = features_ticks;
+  r.inference_ticks = inference_ticks;
+  r.tick_hz = hal::cost_ticks_per_second();
+  const std::size_t head = proto::encode_result_header(r, payload_, sizeof payload_);
+  if (head == 0 || head + count > hal::max_payload()) {
+    send_error(ErrorCode::sensor_failed, "the model's output does not fit one RESULT frame");
+    return;
+  }
+  std::memcpy(payload_ + head, outputs, count);
+  send_frame(MessageType::result, payload_, head + count);
 }
 
 void CollectApp::finish_take() {
@@ -281,7 +413,9 @@ void CollectApp::send_hello() {
   h.firmware_major = kFirmwareMajor;
   h.firmware_minor = kFirmwareMinor;
   h.firmware_patch = kFirmwarePatch;
-  // config_hash stays all zero: the generic collection firmware is built from no project.
+  // All zero for the collection firmware (built from no project); a model build's otherwise.
+  if (classifier_ != nullptr)
+    for (int i = 0; i < 8; ++i) h.config_hash[i] = classifier_->config_hash()[i];
   h.max_payload = hal::max_payload();
   std::size_t count = hal::sensor_count();
   if (count > proto::kMaxSensors) count = proto::kMaxSensors;

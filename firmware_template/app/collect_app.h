@@ -1,10 +1,12 @@
 #pragma once
-// The data-collection firmware (docs/protocol.md, board side): HELLO at start-up and on request,
-// takes (START -> DATA ... -> TAKE_END, STOP), STATS, ERROR. Portable C++17 on top of hal/hal.h:
+// The board firmware (docs/protocol.md, board side): HELLO at start-up and on request, takes
+// (START -> DATA ... -> TAKE_END, STOP), STATS, ERROR; with a model (a Classifier) also CLASSIFY:
+// windows of the sensor's samples classified on the board (FEATURES, RESULT ... TAKE_END). Portable C++17 on top of hal/hal.h:
 // no heap, no exceptions, static buffers only; the same source runs on every board.
 #include <cstddef>
 #include <cstdint>
 
+#include "app/classifier.h"
 #include "protocol/frame.h"
 #include "protocol/messages.h"
 
@@ -23,6 +25,8 @@ inline constexpr std::uint32_t kSensorStallUs = 2000000;
 
 class CollectApp {
  public:
+  // classifier: the model build's, or nullptr for the collection-only firmware.
+  explicit CollectApp(Classifier* classifier = nullptr) : classifier_(classifier) {}
   // After hal::init(): a lone 0x00 then HELLO (when a host is connected).
   void begin();
   // One step of the main loop: read the serial line and answer commands, send at most one DATA
@@ -48,12 +52,24 @@ class CollectApp {
     std::uint32_t position = 0;     // sent + dropped: the offset of the next chunk
     std::uint32_t sent = 0;
     std::uint32_t dropped = 0;
+    // CLASSIFY: samples go into the classifier's window instead of DATA frames.
+    bool classify = false;
+    bool send_features = false;
+    std::uint32_t window_bytes = 0;
+    std::uint32_t hop_bytes = 0;
+    std::uint32_t fill = 0;          // bytes in the window buffer
+    std::uint32_t windows_done = 0;
   };
 
   std::uint64_t now_us();  // 64-bit clock from hal::micros()
   void start_connection();
   void handle_frame(const proto::FrameHeader& h, const std::uint8_t* payload);
   void on_start(const std::uint8_t* payload, std::size_t n);
+  void on_classify(const std::uint8_t* payload, std::size_t n);
+  bool begin_take(std::uint8_t sensor, std::uint8_t flags, std::uint16_t number, std::uint32_t length,
+                  std::uint32_t whole_unit_bytes);
+  bool classify_step(std::uint32_t n);
+  void send_window_result(std::uint32_t features_ticks, std::uint32_t inference_ticks);
   void on_stop(std::size_t n);
   bool step_take(std::uint64_t now, std::uint32_t* wait_us);
   void finish_take();
@@ -63,6 +79,7 @@ class CollectApp {
   void send_error(proto::ErrorCode code, const char* text);
   void send_frame(proto::MessageType type, const std::uint8_t* payload, std::size_t n);
 
+  Classifier* classifier_ = nullptr;
   proto::FrameDecoder decoder_;
   Take take_;
   std::uint32_t session_ = 0;

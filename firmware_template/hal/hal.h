@@ -59,6 +59,13 @@ std::uint32_t micros();
 // is first; returning earlier is always allowed).
 void idle(std::uint32_t max_us);
 
+// ---- cost ------------------------------------------------------------------------------------
+// A free-running up-counter for measuring work (wrapping at 2^32; callers use differences) and its
+// rate. qemu-m4: timer0 at 25 MHz (under QEMU's -icount shift=N exactly 40 / 2^N instructions per
+// tick); host: nanoseconds; nano33ble: the DWT cycle counter at 64 MHz.
+std::uint32_t cost_ticks();
+std::uint32_t cost_ticks_per_second();
+
 // ---- LED ------------------------------------------------------------------------------------
 void led(bool on);
 

@@ -1,10 +1,16 @@
-// tml build as a user runs it, on the demo datasets (scripts/demo_data.py): the voice-control chain
-// from a fresh project to a checked Cortex-M4F image (int8 within 1 point of float, host = device on
-// the whole test split), incremental reruns, and a model too big for the Nano 33 BLE refused with
-// what overflows. About a minute on 2 cores (training included).
+// tml build, flash, test and monitor as a user runs them, on the demo datasets (scripts/demo_data.py):
+// each template from a fresh project to a checked Cortex-M4F image and the board app on the emulated
+// board (tml test: host = device features and outputs on the whole test split, device accuracy
+// within 1 point of the host's int8), live classification (tml monitor), the emulator stopped during
+// test and monitor, incremental reruns, and a model too big for the Nano 33 BLE refused with what
+// overflows. A few minutes on 2 cores (training included).
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
+#include <chrono>
 #include <regex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +48,52 @@ json build_json(const fs::path& project, std::vector<std::string> extra = {}) {
   return json::parse(r.out);
 }
 
+// tml test --json on the project's board (flashed by tml test itself), checked as the acceptance
+// asks: 100% parity of features and outputs, device accuracy within 1 point of the host's int8.
+json device_test(const fs::path& project, const char* name) {
+  const ProcessResult r = run_tml({"--json", "test"}, project);
+  EXPECT_EQ(r.exit_code, 0) << r.err << r.out;
+  const json t = json::parse(r.out);
+  EXPECT_TRUE(t["ok"].get<bool>());
+  EXPECT_EQ(t["parity"]["features_identical"], t["samples"]);
+  EXPECT_EQ(t["parity"]["outputs_identical"], t["samples"]);
+  EXPECT_GT(t["samples"].get<int>(), 0);
+  EXPECT_LE(std::abs(t["accuracy_gap_points"].get<double>()), 1.0);
+  EXPECT_GT(t["cost"]["instructions_inference_median"].get<long long>(), 0);
+  EXPECT_GT(t["memory"]["flash_total_bytes"].get<long long>(), 0);
+  EXPECT_TRUE(fs::exists(project / "build/reports/test.json"));
+  std::printf("[ figures  ] %s on qemu-m4: device %.1f%% vs host int8 %.1f%% of %d; %lld + %lld instructions; flash %lld B, RAM %lld B\n",
+              name, 100 * t["device"]["accuracy"].get<double>(), 100 * t["host_int8_accuracy"].get<double>(),
+              t["samples"].get<int>(), t["cost"]["instructions_features_median"].get<long long>(),
+              t["cost"]["instructions_inference_median"].get<long long>(), t["memory"]["flash_total_bytes"].get<long long>(),
+              t["memory"]["ram_total_bytes"].get<long long>());
+  return t;
+}
+
+// The pid of the project's emulated board, or 0.
+pid_t board_pid(const fs::path& project) {
+  if (!fs::exists(project / ".tml/board.json")) return 0;
+  const json j = json::parse(read_file_text(project / ".tml/board.json"), nullptr, false);
+  return j.is_object() ? j.value("pid", 0) : 0;
+}
+
+// Runs ARGS in a thread, kills the board once it is classifying (after the board pid changes from
+// OLD_PID and 1.5 s pass), and returns how the command ended and how long after the kill.
+std::pair<ProcessResult, double> kill_board_during(const fs::path& project, const std::vector<std::string>& args, pid_t old_pid) {
+  ProcessResult result;
+  std::thread command([&] { result = run_tml(args, project); });
+  pid_t pid = 0;
+  for (int i = 0; i < 600 && (pid == 0 || pid == old_pid); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    pid = board_pid(project);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  const auto killed = std::chrono::steady_clock::now();
+  if (pid > 0) ::kill(pid, SIGKILL);
+  command.join();
+  return {result, std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count()};
+}
+
 TEST(Build, VoiceControlFromAFreshProjectToACheckedImage) {
   test::TempDir dir;
   const fs::path project = demo_project(dir, "voice-control", "1.0");
@@ -67,6 +119,48 @@ TEST(Build, VoiceControlFromAFreshProjectToACheckedImage) {
     EXPECT_TRUE(fs::exists(project / file)) << file;
   for (const auto& [stage, ran] : doc["stages_run"].items()) EXPECT_TRUE(ran.get<bool>()) << stage;
 
+  // On the board: the whole test split from raw audio, stage by stage.
+  const json tested = device_test(project, "voice-control");
+
+  // tml flash puts the app on the board (its HELLO carries this build's config hash); tml monitor
+  // classifies the board's own (replayed) microphone, one JSON line per window.
+  ProcessResult flash = run_tml({"--json", "flash"}, project);
+  ASSERT_EQ(flash.exit_code, 0) << flash.err;
+  EXPECT_EQ(json::parse(flash.out)["firmware"], "app");
+  EXPECT_EQ(json::parse(flash.out)["hello"]["config_hash"], doc["quantize"]["config_hash"]);
+  const ProcessResult monitor = run_tml({"--json", "monitor", "--windows", "12", "--threshold", "0.5"}, project);
+  ASSERT_EQ(monitor.exit_code, 0) << monitor.err;
+  const auto lines = test::lines_of(monitor.out);
+  ASSERT_EQ(lines.size(), 13u) << monitor.out;
+  int detections = 0;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+    const json w = json::parse(lines[i]);
+    EXPECT_EQ(w["window"], i);
+    EXPECT_NEAR(w["time_s"].get<double>(), 1.0 + 0.25 * static_cast<double>(i), 1e-9);  // 1 s window, 250 ms hop
+    EXPECT_GT(w["instructions"].get<long long>(), 1'000'000);
+    detections += w["detection"].get<bool>();
+    // The sensor replays the test split's 1 s clips in order: every fourth window is clip i/4 exactly,
+    // classified as tml test classified it.
+    if (i % 4 == 0) EXPECT_EQ(w["label"], tested["results"][i / 4]["predicted"]) << i;
+  }
+  EXPECT_EQ(json::parse(lines.back())["windows"], 12);
+  EXPECT_EQ(json::parse(lines.back())["detections"], detections);
+
+  // The emulator stopped during tml monitor, then during tml test: a clear error at once (exit 3).
+  {
+    const auto [r, seconds] = kill_board_during(project, {"monitor"}, 0);
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("closed the link (emulator stopped?)"), std::string::npos) << r.err;
+    std::printf("[ figures  ] monitor ended %.2f s after the emulator was killed\n", seconds);
+  }
+  {
+    const auto [r, seconds] = kill_board_during(project, {"test"}, board_pid(project));
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("closed the link (emulator stopped?)"), std::string::npos) << r.err;
+    std::printf("[ figures  ] test ended %.2f s after the emulator was killed\n", seconds);
+  }
+  run_tml({"stop"}, project);
+
   // Nothing changed: no stage runs.
   const json again = build_json(project);
   for (const auto& [stage, ran] : again["stages_run"].items()) EXPECT_FALSE(ran.get<bool>()) << stage;
@@ -85,7 +179,7 @@ TEST(Build, VoiceControlFromAFreshProjectToACheckedImage) {
 }
 
 // The other two templates at reduced size (few epochs): the chain runs and the image checks out.
-TEST(Build, WildlifeAndMaintenanceBuildFromFreshProjects) {
+TEST(Build, WildlifeAndMaintenanceFromFreshProjectsToTheBoard) {
   for (const char* name : {"wildlife", "maintenance"}) {
     SCOPED_TRACE(name);
     test::TempDir dir;
@@ -100,6 +194,8 @@ TEST(Build, WildlifeAndMaintenanceBuildFromFreshProjects) {
     std::printf("[ figures  ] %s (scale 0.25, 3 epochs): float %.1f%%, int8 %.1f%% of %d\n", name,
                 100 * doc["quantize"]["float"]["accuracy"].get<double>(), 100 * doc["quantize"]["int8"]["accuracy"].get<double>(),
                 doc["quantize"]["int8"]["count"].get<int>());
+    device_test(project, name);
+    run_tml({"stop"}, project);
   }
 }
 

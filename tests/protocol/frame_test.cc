@@ -195,5 +195,39 @@ TEST(Messages, OtherPayloadsRoundTrip) {
   EXPECT_EQ(bytes_per_sample(SampleFormat::float32, 3), 12u);
 }
 
+TEST(Messages, ClassificationPayloadsRoundTripAndAreChecked) {
+  std::uint8_t buf[64];
+  Classify c{0, kStartAsFastAsPossible | kClassifySendFeatures, 5, 93, 32000}, c2;
+  ASSERT_EQ(encode_classify(c, buf, sizeof buf), kClassifySize);
+  ASSERT_TRUE(decode_classify(buf, kClassifySize, &c2));
+  EXPECT_EQ(c2.flags, c.flags);
+  EXPECT_EQ(c2.windows, 93u);
+  EXPECT_EQ(c2.hop_bytes, 32000u);
+  EXPECT_FALSE(decode_classify(buf, kClassifySize - 1, &c2));
+  c.hop_bytes = 0;  // a hop of nothing would classify one window forever
+  encode_classify(c, buf, sizeof buf);
+  EXPECT_FALSE(decode_classify(buf, kClassifySize, &c2));
+
+  FeaturesHeader f{5, 7, 1012}, f2;
+  ASSERT_EQ(encode_features_header(f, buf, sizeof buf), kFeaturesHeaderSize);
+  ASSERT_TRUE(decode_features_header(buf, kFeaturesHeaderSize + 8, &f2));
+  EXPECT_EQ(f2.window, 7u);
+  EXPECT_EQ(f2.offset, 1012u);
+  EXPECT_FALSE(decode_features_header(buf, kFeaturesHeaderSize - 1, &f2));
+
+  Result r{5, 4, 7, 224000, 51262, 259441, 25000000}, r2;
+  ASSERT_EQ(encode_result_header(r, buf, sizeof buf), kResultFixedSize);
+  ASSERT_TRUE(decode_result_header(buf, kResultFixedSize + 4, &r2));
+  EXPECT_EQ(r2.count, 4);
+  EXPECT_EQ(r2.stream_offset, 224000u);
+  EXPECT_EQ(r2.features_ticks, 51262u);
+  EXPECT_EQ(r2.inference_ticks, 259441u);
+  EXPECT_EQ(r2.tick_hz, 25000000u);
+  // The payload must hold exactly `count` output bytes.
+  EXPECT_FALSE(decode_result_header(buf, kResultFixedSize + 3, &r2));
+  EXPECT_FALSE(decode_result_header(buf, kResultFixedSize + 5, &r2));
+  EXPECT_EQ(encode_result_header(r, buf, kResultFixedSize + 3), 0u);  // no room for the outputs
+}
+
 }  // namespace
 }  // namespace tml::proto

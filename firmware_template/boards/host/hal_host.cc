@@ -199,6 +199,13 @@ std::uint32_t micros() {
                                     static_cast<std::uint64_t>(ts.tv_nsec) / 1000u);
 }
 
+std::uint32_t cost_ticks() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u + static_cast<std::uint64_t>(ts.tv_nsec));
+}
+std::uint32_t cost_ticks_per_second() { return 1000000000u; }
+
 void idle(std::uint32_t max_us) {
   struct pollfd p = {g_client_fd >= 0 ? g_client_fd : g_listen_fd, POLLIN, 0};
   const int ms = static_cast<int>((max_us + 999u) / 1000u);

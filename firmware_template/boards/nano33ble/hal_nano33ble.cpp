@@ -184,6 +184,19 @@ bool serial_connected() { return g_was_connected; }
 
 uint32_t micros() { return static_cast<uint32_t>(::micros()); }
 
+// The DWT cycle counter (CMSIS names from the mbed core), enabled on first use.
+uint32_t cost_ticks() {
+  static bool enabled = false;
+  if (!enabled) {
+    CoreDebug->DEMCR |= CoreDebug_DEMCR_TRCENA_Msk;
+    DWT->CYCCNT = 0;
+    DWT->CTRL |= DWT_CTRL_CYCCNTENA_Msk;
+    enabled = true;
+  }
+  return DWT->CYCCNT;
+}
+uint32_t cost_ticks_per_second() { return SystemCoreClock; }
+
 void idle(uint32_t) {}
 
 void led(bool on) { digitalWrite(LED_BUILTIN, on ? HIGH : LOW); }

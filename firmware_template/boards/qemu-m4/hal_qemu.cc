@@ -176,6 +176,10 @@ std::uint32_t micros() {
   return g_micros;
 }
 
+// timer0 counts down: its complement counts up.
+std::uint32_t cost_ticks() { return ~kTimer0->value; }
+std::uint32_t cost_ticks_per_second() { return kClockHz; }
+
 void idle(std::uint32_t max_us) {
   if ((kUart0->state & kUartRxFull) != 0) return;
   // SysTick (24 bits: at most 0.67 s at 25 MHz) ends the wait after max_us.
