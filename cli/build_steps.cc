@@ -143,10 +143,10 @@ std::string features_header(const Project& project) {
   const auto set = [&](const std::string& field, const std::string& value) { body += "  c." + field + " = " + value + ";\n"; };
   std::string kind, type, header;
   const std::size_t window_bytes = sensor_window_bytes(project);
-  std::size_t work_floats = 0;  // the preprocessing's workspace plus the staged window
+  std::size_t work_floats = 0;  // the preprocessing's workspace
   if (project.sensor_kind() == "audio") {
     const pre::AudioConfig c = audio_config_of(project);
-    work_floats = pre::audio_workspace_floats(c) + window_bytes / 2;
+    work_floats = pre::audio_workspace_floats(c);
     kind = "0", type = "AudioConfig", header = "preprocess/audio_features.h";
     set("sample_rate", std::to_string(c.sample_rate) + "u");
     set("kind", enum_value("AudioFeatureKind", c.kind));
@@ -180,7 +180,7 @@ std::string features_header(const Project& project) {
     set("normalize", enum_value("Normalize", c.normalize));
   } else {
     const pre::ImuConfig c = imu_config_of(project);
-    work_floats = pre::imu_workspace_floats(c) + window_bytes / 4;
+    work_floats = pre::imu_workspace_floats(c);
     kind = "2", type = "ImuConfig", header = "preprocess/imu_features.h";
     set("sample_rate", deploy::cpp_float_literal(c.sample_rate));
     set("channels", std::to_string(c.channels));
@@ -199,7 +199,7 @@ std::string features_header(const Project& project) {
          "'s tml.yaml: the preprocessing the model expects, as the portable core's config.\n#include <cstddef>\n\n#include \"" + header +
          "\"\n\nnamespace tml_features {\n\nconstexpr int kKind = " + kind + ";  // 0 audio, 1 camera, 2 IMU\n" +
          "constexpr std::size_t kWindowBytes = " + std::to_string(window_bytes) + ";  // one raw window from the sensor\n" +
-         "constexpr std::size_t kWorkFloats = " + std::to_string(work_floats) + ";  // preprocessing workspace + the window\n\ninline tml::pre::" +
+         "constexpr std::size_t kWorkFloats = " + std::to_string(work_floats) + ";  // the preprocessing's workspace\n\ninline tml::pre::" +
          type + " config() {\n  tml::pre::" + type + " c;\n" + body + "  return c;\n}\n\n}  // namespace tml_features\n";
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <regex>
+#include <set>
 
 #include "core/dataset_store.h"
 #include "core/atomic_file.h"
@@ -73,6 +74,11 @@ LabelledFiles test_split(const Project& project) {
   DatasetStore store(project.dataset_dir());
   LabelledFiles out;
   const auto labels = project.labels();
+  std::set<std::string> test_groups, trained_groups;
+  for (const auto& e : store.entries())
+    if (e.contains("group")) (e.value("split", "") == "test" ? test_groups : trained_groups).insert(e["group"].get<std::string>());
+  out.groups = test_groups.size();
+  for (const auto& g : test_groups) out.groups_trained += trained_groups.count(g);
   for (const auto& e : store.entries()) {
     if (e.value("split", "") != "test" || !project.has_label(e["label"])) continue;
     out.files.push_back(fs::absolute(store.dir() / e["path"].get<std::string>()));

@@ -38,6 +38,8 @@ void check_config_hash(const proto::Hello& hello, const BuiltFirmware& firmware,
 struct LabelledFiles {
   std::vector<std::filesystem::path> files;
   std::vector<int> labels;
+  std::size_t groups = 0;          // distinct sample groups (speakers...) in the test split
+  std::size_t groups_trained = 0;  // of those, groups with samples in train or validation
 };
 LabelledFiles test_split(const Project& project);
 

@@ -18,6 +18,7 @@ struct ImportArgs {
   std::vector<std::string> paths;
   std::string label;
   bool resample = false;
+  std::string group_pattern;
 };
 
 int run_import(const Context& ctx, const ImportArgs& args) {
@@ -27,6 +28,7 @@ int run_import(const Context& ctx, const ImportArgs& args) {
   ImportOptions options;
   if (!args.label.empty()) options.label = args.label;
   options.resample = args.resample;
+  options.group_pattern = args.group_pattern;
   options.progress = [&](const char* stage, std::size_t done, std::size_t total) { progress.update(stage, done, total); };
   std::vector<fs::path> inputs(args.paths.begin(), args.paths.end());
   json result = import_files(project, store, inputs, options);
@@ -61,6 +63,9 @@ Verb add_import_verb(CLI::App& tml, Context& ctx) {
   sub->add_option("--label,-l", args->label,
                   "label of every file (default: each file's folder name, which must be a label)");
   sub->add_flag("--resample", args->resample, "convert audio to the project's sample rate and channel count");
+  sub->add_option("--group-pattern", args->group_pattern,
+                  "regex on file names whose first group (a speaker, a machine) keeps a group's samples in one split, "
+                  "e.g. '^(.+)_nohash_'");
   return {sub, [&ctx, args] { return run_import(ctx, *args); }};
 }
 

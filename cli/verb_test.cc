@@ -132,6 +132,7 @@ int run_test(const Context& ctx, const TestArgs& args) {
                        {"mismatches", mismatches}}},
            {"device", evaluation_json(on_device, labels)},
            {"host_int8_accuracy", host_int8},
+           {"held_out_groups", {{"groups", split.groups}, {"also_in_training", split.groups_trained}}},
            {"accuracy_gap_points", 100.0 * (on_device.accuracy - host_int8)}};
   json cost{{"clock", board == "qemu-m4" ? "QEMU -icount shift=4: 62.5 M instructions per virtual second" : "host wall clock"},
             {"features_ms_median", median(feature_ms)}, {"inference_ms_median", median(inference_ms)}};
@@ -159,9 +160,13 @@ int run_test(const Context& ctx, const TestArgs& args) {
     std::snprintf(line, sizeof line, "  parity        features %zu/%zu identical, outputs %zu/%zu identical (host = device %.1f%%)\n",
                   features_same, device.size(), outputs_same, device.size(), 100.0 * std::min(features_same, outputs_same) / n);
     out << line;
-    std::snprintf(line, sizeof line, "  accuracy      device %.1f%%, host int8 %.1f%% (%+.1f points)\n\n", 100 * on_device.accuracy,
+    std::snprintf(line, sizeof line, "  accuracy      device %.1f%%, host int8 %.1f%% (%+.1f points)", 100 * on_device.accuracy,
                   100 * host_int8, 100.0 * (on_device.accuracy - host_int8));
     out << line;
+    if (split.groups > 0)  // samples imported with --group-pattern (speakers, machines)
+      out << "; " << split.groups - split.groups_trained << " of the test split's " << split.groups
+          << " groups never seen in training";
+    out << "\n\n";
     write_confusion_table(out, doc["device"], labels, "device");
     out << "\n";
     if (cost.contains("instructions_inference_median")) {

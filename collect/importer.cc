@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <regex>
 #include <set>
 
 #include "collect/audio_file.h"
@@ -184,6 +185,19 @@ json import_files(const Project& project, DatasetStore& store, const std::vector
     if (options.progress) options.progress(stage, done, files.size());
   };
 
+  std::regex group_re;
+  try {
+    if (!options.group_pattern.empty()) group_re = std::regex(options.group_pattern);
+  } catch (const std::regex_error& e) {
+    throw invalid_input("--group-pattern " + options.group_pattern, std::string("not a regular expression (") + e.what() + ")");
+  }
+  const auto group_of = [&](const fs::path& file) -> std::string {
+    std::smatch m;
+    const std::string stem = file.stem().string();
+    if (options.group_pattern.empty() || !std::regex_search(stem, m, group_re)) return "";
+    return m.size() > 1 && m[1].matched ? m[1].str() : m[0].str();
+  };
+
   // Pass 1: decode and check everything; nothing is written if any input is bad.
   Preparer preparer(project, options);
   for (std::size_t i = 0; i < files.size(); ++i) {
@@ -212,7 +226,7 @@ json import_files(const Project& project, DatasetStore& store, const std::vector
                         {"firmware", nullptr},
                         {"config_hash", project.config_hash()}};
       // capture statistics exist only for samples recorded from a board
-      json entry = sample_entry(project, p.label, sha, p.ext, p.bytes.size(), p.details, source, nullptr);
+      json entry = sample_entry(project, p.label, sha, p.ext, p.bytes.size(), p.details, source, nullptr, group_of(p.source));
       store.add(entry, p.bytes);
       added.push_back(entry);
     }

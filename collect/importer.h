@@ -21,6 +21,11 @@ std::string sensor_kind_of(const std::filesystem::path& file);
 struct ImportOptions {
   std::optional<std::string> label;  // none: each file's folder name is its label
   bool resample = false;             // convert audio to the project's rate and channel count
+  // A regular expression searched in each file's name (without extension); its first capture group
+  // (or the whole match) is the sample's group, which decides its split: all of a speaker's clips
+  // train, or all test. Files it does not match are split by their own id. E.g. Speech Commands'
+  // "^(.+)_nohash_" (the speaker).
+  std::string group_pattern;
   std::function<void(const char* stage, std::size_t done, std::size_t total)> progress;
 };
 

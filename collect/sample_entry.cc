@@ -16,15 +16,17 @@ std::string utc_now() {
 }
 
 json sample_entry(const Project& project, const std::string& label, const std::string& sha256, const std::string& ext,
-                  std::size_t bytes, const json& details, const json& source, const json& capture) {
+                  std::size_t bytes, const json& details, const json& source, const json& capture,
+                  const std::string& group) {
   const std::string id = sha256.substr(0, 16);
   json entry{{"id", id},
              {"label", label},
-             {"split", split_for(id, project.split_fractions())},
+             {"split", split_for(group.empty() ? id : "group:" + group, project.split_fractions())},
              {"path", label + "/" + id + ext},
              {"sha256", sha256},
              {"bytes", bytes},
              {"sensor", project.sensor_kind()}};
+  if (!group.empty()) entry["group"] = group;
   entry.update(details);
   entry["source"] = source;
   entry["capture"] = capture;

@@ -2,7 +2,9 @@
 # Quick start, first command: the main job. Installs and builds tml, creates a voice-control project
 # in build/demo/voice-control, collects the real Speech Commands clips of ../shared/data/audio from
 # the emulated Cortex-M4F board, and computes their MFCC features (and a picture of one) with the
-# portable preprocessing core, then builds the int8 model and its Cortex-M4F image (tml build).
+# portable preprocessing core, then builds the int8 model and its Cortex-M4F image (tml build),
+# flashes the board app onto the emulated board, watches it classify live (tml monitor) and ends
+# with tml test: the test split (held-out voices) through the board, host = device stage by stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
@@ -32,6 +34,12 @@ trap '"$tml" -C "$demo" stop >/dev/null 2>&1 || true' EXIT
 # int8 image for the emulated Cortex-M4F and prints its summary.
 rm -rf "$demo/../voice-control-data"
 /usr/bin/python3 scripts/demo_data.py voice-control "$demo/../voice-control-data" --seed 1
-"$tml" -C "$demo" import "$demo/../voice-control-data/yes" "$demo/../voice-control-data/no" \
+"$tml" -C "$demo" import --group-pattern '^(.+)_nohash_' "$demo/../voice-control-data/yes" "$demo/../voice-control-data/no" \
   "$demo/../voice-control-data/_silence" "$demo/../voice-control-data/_unknown"
 "$tml" -C "$demo" build
+# The board app (collection + the int8 model + its MFCC preprocessing) onto the emulated board, a
+# few seconds of live classification of its (replayed) microphone, then the proof: the whole test
+# split from raw audio through the board, features and outputs compared with the host byte for byte.
+"$tml" -C "$demo" flash
+"$tml" -C "$demo" monitor --windows 8
+"$tml" -C "$demo" test

@@ -21,6 +21,9 @@ voice-control (16 kHz mono WAV, 1 s; labels yes, no, _silence, _unknown)
     Speech Commands silence (30 %) or nothing, at random gain. Every clip gets the real Speech Commands
     background noise (random circular shift, gain 0-0.5) plus white noise. Added at every scale: the
     real Speech Commands yes/no recordings, as they are and 3 times each with background noise.
+    Spoken clips are named VOICE_nohash_N.wav (VOICE = accent+variant, e.g. en-us+f2), as Speech
+    Commands names its speakers' clips: imported with --group-pattern '^(.+)_nohash_', every voice
+    lands in one split, so the test split's voices are held out from training.
 
 maintenance (IMU CSV, 952 Hz, 3 columns: acceleration x, y, z in g, 1904 rows = 2 s; labels
 normal, imbalance, bearing_fault; 80 takes per label)
@@ -130,8 +133,11 @@ def voice_control(out, shared, seed, scale):
     tmp = out.rstrip("/") + ".work"
     os.makedirs(tmp, exist_ok=True)
 
-    def speak(word, path):
+    # A clip's file is VOICE_nohash_N.wav (Speech Commands' naming): `tml import --group-pattern
+    # '^(.+)_nohash_'` keeps each voice in one split, so the test split's voices are never trained on.
+    def speak(word, folder, name):
         v = voices[rng.integers(len(voices))] + "+" + variants[rng.integers(len(variants))]
+        path = os.path.join(folder, f"{v}_nohash_{name}.wav")
         s, p = int(rng.integers(110, 220)), int(rng.integers(20, 80))
         raw, res = os.path.join(tmp, "raw.wav"), os.path.join(tmp, "res.wav")
         subprocess.run(["espeak-ng", "-v", v, "-s", str(s), "-p", str(p), "-w", raw, word], check=True)
@@ -156,9 +162,9 @@ def voice_control(out, shared, seed, scale):
         for i in range(n):
             p = os.path.join(d, f"{label.strip('_')}_{i:03d}.wav")
             if label in ("yes", "no"):
-                speak(label, p)
+                speak(label, d, f"{label}_{i:03d}")
             elif label == "_unknown":
-                speak(unknown_words[rng.integers(len(unknown_words))], p)
+                speak(unknown_words[rng.integers(len(unknown_words))], d, f"unknown_{i:03d}")
             else:
                 base = silence if rng.random() < 0.3 else np.zeros(R, dtype=np.float32)
                 write_wav(p, base * rng.uniform(0, 1) + background())

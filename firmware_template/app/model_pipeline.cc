@@ -18,24 +18,20 @@ float g_features[tml_model::kInputElements];
 const std::uint8_t* raw_bytes() { return reinterpret_cast<const std::uint8_t*>(g_raw); }
 
 // One overload per sensor kind; tml_features::config() picks it.
-bool features_from_raw(const tml::pre::AudioConfig& config) {  // int16 PCM
+bool features_from_raw(const tml::pre::AudioConfig& config) {  // int16 PCM, converted in small chunks
   // Set up once (window, FFT twiddles, mel filterbank) as at boot; per window only a reset.
   static tml::pre::AudioState state;
   static bool ready = false;
   const std::size_t samples = tml_features::kWindowBytes / 2;
   const std::size_t work = tml::pre::audio_workspace_floats(config);
-  if (work + samples > tml_features::kWorkFloats) return false;
+  if (work > tml_features::kWorkFloats) return false;
   if (!ready) {
     if (tml::pre::audio_init(&state, config, g_work, work) != tml::pre::Status::ok) return false;
     ready = true;
   }
-  tml::pre::audio_reset(&state);
-  const std::uint8_t* raw = raw_bytes();
-  float* pcm = g_work + work;
-  for (std::size_t i = 0; i < samples; ++i)
-    pcm[i] = static_cast<float>(static_cast<std::int16_t>(raw[2 * i] | (raw[2 * i + 1] << 8))) * (1.0f / 32768.0f);
   return tml::pre::audio_frame_count(config, samples) * tml::pre::audio_feature_width(config) == tml_model::kInputElements &&
-         tml::pre::audio_features(&state, pcm, samples, g_features, tml_model::kInputElements) == tml::pre::Status::ok;
+         tml::pre::audio_features_pcm16(&state, reinterpret_cast<const std::int16_t*>(g_raw), samples, g_features,
+                                        tml_model::kInputElements) == tml::pre::Status::ok;
 }
 
 bool features_from_raw(const tml::pre::ImageConfig& config) {  // a camera frame
@@ -59,10 +55,8 @@ bool features_from_raw(const tml::pre::ImageConfig& config) {  // a camera frame
 bool features_from_raw(const tml::pre::ImuConfig& config) {  // float32 samples, channels interleaved
   const std::size_t floats = tml_features::kWindowBytes / 4;
   const std::size_t work = tml::pre::imu_workspace_floats(config);
-  if (work + floats > tml_features::kWorkFloats || tml::pre::imu_feature_count(config) != tml_model::kInputElements)
-    return false;
-  std::memcpy(g_work + work, g_raw, floats * 4);
-  return tml::pre::imu_features(config, g_work + work, floats, g_work, work, g_features, tml_model::kInputElements) ==
+  if (work > tml_features::kWorkFloats || tml::pre::imu_feature_count(config) != tml_model::kInputElements) return false;
+  return tml::pre::imu_features(config, g_raw, floats, g_work, work, g_features, tml_model::kInputElements) ==
          tml::pre::Status::ok;
 }
 

@@ -48,13 +48,20 @@ TEST(Cli, VersionHelpAndOnlyWorkingVerbs) {
   EXPECT_EQ(h.exit_code, 0);
   for (const char* verb :
        {"new", "config", "import", "dataset", "preprocess", "devices", "flash", "collect", "stop", "train", "build",
-        "deploy", "run", "inspect", "doctor"})
+        "deploy", "run", "inspect", "doctor", "test", "monitor"})
     EXPECT_NE(h.out.find("  " + std::string(verb) + " "), std::string::npos) << verb;
-  for (const char* verb : {"test", "monitor"}) {
-    EXPECT_EQ(h.out.find("  " + std::string(verb) + " "), std::string::npos) << verb << " is listed but not built yet";
-  }
   EXPECT_EQ(run_tml({"import", "--help"}, dir.path()).exit_code, 0);
   expect_refused({"frobnicate"}, dir.path(), 2, "frobnicate");
+}
+
+// Before any build the board verbs say what to do, in one line, writing nothing.
+TEST(Cli, TestMonitorAndNanoFlashNeedABuildFirst) {
+  test::TempDir dir;
+  const fs::path project = new_project(dir, "voice-control");
+  expect_refused({"test"}, project, 2, "run `tml build` first");
+  expect_refused({"monitor"}, project, 2, "run `tml build` first");
+  expect_refused({"test", "--board", "nano33ble"}, project, 2, "only the emulated boards");
+  expect_refused({"monitor", "--hop-ms", "-5"}, project, 2, "hop-ms");
 }
 
 TEST(Cli, NewAndConfigForEveryTemplate) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <set>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -133,6 +135,42 @@ TEST(Importer, AddsSkipsDuplicatesAndRecordsTheManifestFields) {
   EXPECT_EQ(again["added"].size(), 0u);
   ASSERT_EQ(again["skipped"].size(), 1u);
   EXPECT_EQ(again["skipped"][0]["existing"], e["path"]);
+}
+
+// --group-pattern: all clips of a speaker land in one split (held-out speakers), the group is
+// recorded; files the pattern does not match are split by their own id; a bad pattern writes nothing.
+TEST(Importer, GroupPatternKeepsEachSpeakerInOneSplit) {
+  test::TempDir root;
+  Project project = project_of(kAudioProject, root.path());
+  const AudioClip yes = read_audio(test::shared_data("audio/yes_1000ms.wav"));
+  const fs::path in = root / "in" / "yes";
+  fs::create_directories(in);
+  for (int speaker = 0; speaker < 40; ++speaker)
+    for (int take = 0; take < 3; ++take) {
+      AudioClip c = yes;
+      c.samples[0] = static_cast<float>(speaker * 3 + take) / 32768.0f;  // distinct bytes, distinct ids
+      write_file_atomic(in / ("speaker" + std::to_string(speaker) + "_nohash_" + std::to_string(take) + ".wav"),
+                        encode_wav_pcm16(c));
+    }
+  write_file_atomic(in / "loose.wav", read_file_bytes(test::shared_data("audio/yes_1000ms.wav")));
+  DatasetStore store(project.dataset_dir());
+  EXPECT_NE(error_of([&] { import_files(project, store, {in}, {.group_pattern = "(unclosed"}); }).find("--group-pattern"),
+            std::string::npos);
+  EXPECT_TRUE(store.entries().empty());
+  const json r = import_files(project, store, {in}, {.group_pattern = "^(.+)_nohash_"});
+  ASSERT_EQ(r["added"].size(), 121u);
+  std::map<std::string, std::set<std::string>> splits;
+  for (const auto& e : r["added"]) {
+    if (!e.contains("group")) continue;
+    splits[e["group"].get<std::string>()].insert(e["split"].get<std::string>());
+  }
+  ASSERT_EQ(splits.size(), 40u);  // loose.wav has no group
+  std::set<std::string> seen;
+  for (const auto& [group, s] : splits) {
+    EXPECT_EQ(s.size(), 1u) << group;
+    seen.insert(*s.begin());
+  }
+  EXPECT_TRUE(seen.count("train") && seen.count("test")) << "40 speakers fall in several splits";
 }
 
 TEST(Importer, WrongRateNeedsResample) {
