@@ -190,7 +190,8 @@ int run_build(const Context& ctx, const BuildArgs& args) {
     if (ctx.show_progress()) std::cerr << "building the firmware...\r" << std::flush;
     const deploy::FirmwareImage image = deploy::build_model_firmware(deploy_dir / "model", deploy::Board::qemu_m4, image_dir);
     if (board == "host") deploy::build_model_firmware(deploy_dir / "model", deploy::Board::host, deploy_dir / "build-host");
-    const deploy::ImageUse use = deploy::read_link_map(image.map);
+    // Sized on the board app (what tml flash puts on the board), not the test runner.
+    const deploy::ImageUse use = deploy::read_link_map(image.app_map.empty() ? image.map : image.app_map);
     const std::int64_t stack = deploy::stack_bound(image_dir);
     const deploy::FitReport fit = deploy::check_fit(deploy::board_limits(board, use), use, stack);
     json firmware = image_use(use);

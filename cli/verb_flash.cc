@@ -2,12 +2,16 @@
 // + classification with the model; its HELLO's config hash is checked), or the data-collection
 // firmware when nothing is built yet or with --collect. On the emulated boards (qemu-m4, host) it
 // starts the board in the background with its sensor replaying --replay files (the board app:
-// the test split by default). tml stop (or flash --stop) ends it.
+// the test split by default). tml stop (or flash --stop) ends it. nano33ble: the board app compiled
+// by tml build (arduino-cli) or --firmware FILE.bin, uploaded through the bootloader
+// (collect/nano33ble_flash.h), then the board's HELLO and config hash.
 #include <iostream>
 
 #include "collect/board_client.h"
 #include "collect/emulated_board.h"
 #include "collect/link.h"
+#include "collect/nano33ble_flash.h"
+#include "core/atomic_file.h"
 #include "board_output.h"
 #include "built_firmware.h"
 #include "context.h"
@@ -21,11 +25,44 @@ using json = nlohmann::ordered_json;
 namespace {
 
 struct FlashArgs {
-  std::string board;
+  std::string board, port, firmware;
   std::vector<std::string> replay;
   bool stop = false;
   bool collect = false;
 };
+
+// The real Nano 33 BLE: the board app tml build compiled with arduino-cli (or --firmware FILE.bin)
+// through the 1200-baud touch and the bootloader (collect/nano33ble_flash.h), then its HELLO.
+int flash_nano(const Context& ctx, const Project& project, const FlashArgs& args) {
+  const fs::path built = project.root / "build" / "deploy" / "nano33ble" / "tml_app" / "build" / "tml_app.ino.bin";
+  const fs::path bin = args.firmware.empty() ? built : fs::path(args.firmware);
+  if (!fs::exists(bin))
+    throw invalid_input(bin.string(), "no compiled firmware for the Nano 33 BLE; set target.board: nano33ble and run "
+                                      "`tml build` with arduino-cli installed (see `tml doctor`), or give --firmware FILE.bin");
+  SerialNanoPorts ports;
+  NanoFlashOptions options;
+  options.port = args.port;
+  if (!ctx.json && !ctx.quiet) options.on_step = [](const std::string& step) { std::cerr << step << "\n"; };
+  const NanoFlashResult r = flash_nano33ble(bin, ports, options);
+  auto link = open_serial(r.port);
+  BoardClient client(*link);
+  const proto::Hello hello = client.hello(5000);
+  json doc{{"ok", true}, {"firmware", bin.string()}, {"port", r.port}, {"uploader", r.uploader.string()},
+           {"hello", hello_json(hello)}};
+  // The build's app must report the build's config hash (another --firmware may report anything).
+  if (args.firmware.empty()) {
+    const json report = json::parse(read_file_text(project.root / "build" / "report.json"), nullptr, false);
+    const std::string want = report.is_object() && report.contains("quantize") ? report["quantize"].value("config_hash", "") : "";
+    if (doc["hello"]["config_hash"] != want)
+      throw Error(ExitCode::device, r.port + ": the board reports config " + doc["hello"]["config_hash"].get<std::string>() +
+                                        " after the upload, the build is " + want + "; run `tml build` and flash again");
+  }
+  ctx.print(doc, [&](std::ostream& out) {
+    out << "Flashed " << bin.filename().string() << " onto the Nano 33 BLE with " << r.uploader.filename().string()
+        << "; it answers on " << r.port << " (firmware " << doc["hello"]["firmware"].get<std::string>() << ").\n";
+  });
+  return 0;
+}
 
 }  // namespace
 
@@ -36,6 +73,8 @@ Verb add_flash_verb(CLI::App& tml, Context& ctx) {
   sub->add_option("--replay", args->replay, "emulated boards: files the sensor replays (WAV, images or CSV)")
       ->check(CLI::ExistingFile);
   sub->add_flag("--collect", args->collect, "the data-collection firmware even when a model is built");
+  sub->add_option("--port,-p", args->port, "nano33ble: the board's serial port (default: the one Nano connected)");
+  sub->add_option("--firmware", args->firmware, "nano33ble: upload this .bin instead of the build's board app");
   sub->add_flag("--stop", args->stop, "stop the running emulated board instead");
   return {sub, [&ctx, args] {
             Project project = load_project(".");
@@ -46,10 +85,7 @@ Verb add_flash_verb(CLI::App& tml, Context& ctx) {
               return 0;
             }
             const std::string board = args->board.empty() ? project.config["target"]["board"].get<std::string>() : args->board;
-            if (board == "nano33ble") {
-              throw Error(ExitCode::device, "flashing the Nano 33 BLE needs a built firmware and arduino-cli or "
-                                            "Arduino's bossac; this tml cannot flash real boards yet (use --board qemu-m4)");
-            }
+            if (board == "nano33ble") return flash_nano(ctx, project, *args);
             if (board != "qemu-m4" && board != "host") throw invalid_input("--board " + board, "expected qemu-m4, host or nano33ble");
             std::vector<fs::path> files(args->replay.begin(), args->replay.end());
             const bool app = !args->collect && fs::exists(project.root / "build" / "report.json");

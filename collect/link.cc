@@ -129,6 +129,13 @@ std::unique_ptr<Link> connect_socket(const std::string& path, int timeout_ms) {
                      "); is the emulated board running? Start it with `tml flash`");
 }
 
+Error serial_open_error(const std::string& port, int err) {
+  const std::string fix = err == EACCES ? "add yourself to the dialout group (sudo usermod -aG dialout $USER) and log in again"
+                          : err == EBUSY ? "another program has it open (a serial monitor, or `tml monitor`?); close it"
+                                         : "check the cable (a charge-only cable has no data lines)";
+  return device_error(port + ": cannot open (" + errno_text(err) + "); " + fix);
+}
+
 std::unique_ptr<Link> open_serial(const std::string& port, int baud) {
   sp_port* p = nullptr;
   if (sp_get_port_by_name(port.c_str(), &p) != SP_OK)
@@ -136,10 +143,7 @@ std::unique_ptr<Link> open_serial(const std::string& port, int baud) {
   if (sp_open(p, SP_MODE_READ_WRITE) != SP_OK) {
     const int err = errno;
     sp_free_port(p);
-    std::string fix = err == EACCES ? "add yourself to the dialout group (sudo usermod -aG dialout $USER) and log in again"
-                      : err == EBUSY ? "another program has it open (a serial monitor?); close it"
-                                     : "check the cable (a charge-only cable has no data lines)";
-    throw device_error(port + ": cannot open (" + errno_text(err) + "); " + fix);
+    throw serial_open_error(port, err);
   }
   sp_set_baudrate(p, baud);
   sp_set_bits(p, 8);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.h"
+
 namespace tml {
 
 class Link {
@@ -26,6 +28,11 @@ std::unique_ptr<Link> connect_socket(const std::string& path, int timeout_ms);
 
 // Opens a serial port (8N1, no flow control) through libserialport.
 std::unique_ptr<Link> open_serial(const std::string& port, int baud = 115200);
+
+// The tml::Error(ExitCode::device) for a serial port that does not open (errno ERR), with its fix:
+// the dialout group for EACCES, the program holding it for EBUSY, the cable otherwise. Shared by
+// open_serial and the Nano 33 BLE's 1200-baud touch (collect/nano33ble_flash.h).
+Error serial_open_error(const std::string& port, int err);
 
 struct SerialPortInfo {
   std::string port;         // /dev/ttyACM0

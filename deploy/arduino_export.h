@@ -1,19 +1,22 @@
 #pragma once
-// The Nano 33 BLE Sense export of a generated model: an Arduino sketch folder
-//   DEST/tml_model/tml_model.ino + DEST/tml_model/src/{model.h, model.cpp, the runtime kernels}
-// Arduino compiles a sketch's src/ without adding it to the include path, so `#include
-// "runtime/x.h"` becomes `#include "x.h"` (names are unique) and .cc files become .cpp. The sketch
-// runs the model on the input's zero point once a second and prints the top class and the time
-// (micros) over USB serial: a smoke test of the model on the board. When arduino-cli is on PATH
-// it is compiled (FQBN arduino:mbed_nano:nano33ble) into DEST/tml_model/build/tml_model.ino.bin.
-// Host only.
+// The Nano 33 BLE Sense export of a generated model as an Arduino sketch folder. Arduino compiles a
+// sketch's src/ without adding it to the include path, so every source goes flat into src/ as
+// FOLDER_NAME (`#include "runtime/status.h"` becomes `#include "runtime_status.h"`) and .cc files
+// become .cpp.
+//   A project build (MODEL_DIR has tml_features.h): DEST/tml_app/ — the board app: tml's wire
+//     protocol app with data collection and CLASSIFY (the project's preprocessing + the model) over
+//     the Nano's HAL (firmware_template/boards/nano33ble), what `tml flash --board nano33ble` uploads.
+//   A bare model (tml deploy): DEST/tml_model/ — a smoke test that runs the model on the input's
+//     zero point once a second and prints the top class and the time over USB serial.
+// When arduino-cli is on PATH the sketch is compiled (FQBN arduino:mbed_nano:nano33ble) into
+// DEST/<sketch>/build/<sketch>.ino.bin. Host only.
 #include <filesystem>
 #include <string>
 
 namespace tml::deploy {
 
 struct ArduinoExport {
-  std::filesystem::path sketch;  // DEST/tml_model
+  std::filesystem::path sketch;  // DEST/tml_app or DEST/tml_model
   std::filesystem::path binary;  // the .bin, empty when arduino-cli is not installed
   std::string note;              // what was and was not done, for the summary
 };

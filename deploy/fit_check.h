@@ -5,9 +5,10 @@
 // Sources of each figure: model and runtime bytes come from the qemu-m4 link map (the same compiler
 // and flags as every Cortex-M4F build); the stack bound is the sum of the deepest frames from
 // -fstack-usage (model_runner main + run_op + the two largest runtime frames: the kernels call at
-// most one helper level deep); the app part is the measured runner on qemu-m4, and for nano33ble a
-// documented reserve for Mbed OS + the Arduino core + tml's app (kNano33AppFlash/Ram), an estimate
-// until a real Arduino build measures it.
+// most one helper level deep); the app part is what the image itself holds besides model, runtime
+// and preprocessing (a project's board app: the protocol app, its window and feature buffers; a bare
+// model: the runner), and for nano33ble that plus a documented reserve for Mbed OS + the Arduino
+// core (kNano33AppFlash/Ram), an estimate until a real Arduino build measures it.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -23,7 +24,7 @@ struct BoardLimits {
   std::int64_t app_flash = 0, app_ram = 0;      // reserved for everything but model and runtime
 };
 
-inline constexpr std::int64_t kNano33AppFlash = 160 * 1024;  // Mbed OS + Arduino core + app (estimate)
+inline constexpr std::int64_t kNano33AppFlash = 160 * 1024;  // Mbed OS + Arduino core (estimate)
 inline constexpr std::int64_t kNano33AppRam = 64 * 1024;
 
 // "qemu-m4" (4 MiB code, 4 MiB RAM; app = the measured runner), "host" (no limit), "nano33ble"

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <thread>
@@ -24,7 +25,9 @@ namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
 using test::run_tml;
 
-// A fresh project of TEMPLATE with the demo dataset at SCALE imported.
+// A fresh project of TEMPLATE with the demo dataset at SCALE: the first two files of the first label
+// are collected through the emulated board (its microphone, camera or IMU replaying them, as PNG/WAV/CSV
+// takes over the wire protocol), the rest imported.
 fs::path demo_project(const test::TempDir& dir, const std::string& template_name, const std::string& scale) {
   const ProcessResult g = run_process({"/usr/bin/python3", (test::source_dir() / "scripts/demo_data.py").string(),
                                        template_name, (dir / "data").string(), "--seed", "1", "--scale", scale});
@@ -32,12 +35,31 @@ fs::path demo_project(const test::TempDir& dir, const std::string& template_name
   const fs::path project = dir / "p";
   ProcessResult r = run_tml({"new", "p", "--template", template_name, "--dir", project.string()}, dir.path());
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<fs::path> folders;
+  for (const auto& e : fs::directory_iterator(dir / "data"))
+    if (e.is_directory()) folders.push_back(e.path());
+  std::sort(folders.begin(), folders.end());
+  std::vector<fs::path> first;
+  for (const auto& e : fs::directory_iterator(folders.at(0))) first.push_back(e.path());
+  std::sort(first.begin(), first.end());
+  first.resize(std::min<std::size_t>(first.size(), 2));
+  std::vector<std::string> flash = {"flash", "--board", "qemu-m4", "--replay"};
+  for (const auto& f : first) flash.push_back(f.string());
+  r = run_tml(flash, project);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = run_tml({"--json", "collect", "--label", folders[0].filename().string(), "--count", std::to_string(first.size()), "--fast"}, project);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  run_tml({"stop"}, project);
+  for (const auto& f : first) fs::remove(f);  // collected, not imported again
   // Voices are held out: every clip of a voice lands in the same split (Speech Commands' naming).
   std::vector<std::string> import = {"import", "--group-pattern", "^(.+)_nohash_"};
-  for (const auto& e : fs::directory_iterator(dir / "data"))
-    if (e.is_directory()) import.push_back(e.path().string());
+  for (const auto& f : folders) import.push_back(f.string());
   r = run_tml(import, project);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::size_t from_board = 0;
+  for (const auto& line : test::lines_of(read_file_text(project / "dataset/manifest.jsonl")))
+    if (!line.empty()) from_board += json::parse(line)["source"].value("kind", "") != "import";
+  EXPECT_EQ(from_board, first.size()) << "takes collected through the emulated board";
   return project;
 }
 

@@ -62,6 +62,10 @@ TEST(Cli, TestMonitorAndNanoFlashNeedABuildFirst) {
   expect_refused({"monitor"}, project, 2, "run `tml build` first");
   expect_refused({"test", "--board", "nano33ble"}, project, 2, "only the emulated boards");
   expect_refused({"monitor", "--hop-ms", "-5"}, project, 2, "hop-ms");
+  expect_refused({"flash", "--board", "nano33ble"}, project, 2, "no compiled firmware for the Nano 33 BLE");
+  // A firmware file but no board on this machine: the real serial ports are searched (libserialport).
+  write_file_atomic(project / "app.bin", std::string(4096, '\x5a'));
+  expect_refused({"flash", "--board", "nano33ble", "--firmware", "app.bin"}, project, 3, "no Nano 33 BLE found");
 }
 
 TEST(Cli, NewAndConfigForEveryTemplate) {
