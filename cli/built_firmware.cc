@@ -46,16 +46,30 @@ BuiltFirmware built_firmware(const Project& project, const std::string& board) {
   const fs::path dir = build / "deploy" / ("build-" + board);
   f.app = dir / (board == "qemu-m4" ? "tml_app.elf" : "tml_app");
   if (board == "qemu-m4") f.app_map = dir / "tml_app.map";
-  if (!fs::exists(f.app)) {
-    if (board != "host") throw invalid_input(f.app.string(), "no board app built; run `tml build`");
-    deploy::build_model_firmware(f.model_dir, deploy::Board::host, dir);  // the host app on first use
-  }
+  if (board == "host") deploy::build_model_firmware(f.model_dir, deploy::Board::host, dir);  // incremental
+  if (!fs::exists(f.app)) throw invalid_input(f.app.string(), "no board app built; run `tml build`");
   const std::string header = read_file_text(f.model_dir / "model.h");
   f.output_bytes = static_cast<std::size_t>(header_constant(header, "kOutputElements", f.model_dir / "model.h"));
   f.output_scale = static_cast<float>(header_constant(header, "kOutputScale", f.model_dir / "model.h"));
   f.output_zero_point = static_cast<int>(header_constant(header, "kOutputZeroPoint", f.model_dir / "model.h"));
   f.window_bytes = static_cast<std::uint32_t>(sensor_window_bytes(project));
   return f;
+}
+
+std::uint8_t project_sensor_index(const proto::Hello& hello, const Project& project, const std::string& where) {
+  const proto::SensorDescriptor want = project_sensor(project);
+  std::string seen;
+  for (std::uint8_t i = 0; i < hello.sensor_count; ++i) {
+    const proto::SensorDescriptor& d = hello.sensors[i];
+    if (d.kind == want.kind && d.format == want.format && d.channels == want.channels &&
+        d.rate_millihertz == want.rate_millihertz && d.width == want.width && d.height == want.height)
+      return i;
+    seen += (seen.empty() ? "" : "; ") + std::to_string(i) + ": kind " + std::to_string(static_cast<int>(d.kind)) + ", " +
+            std::to_string(d.channels) + " channel(s) at " + std::to_string(d.rate_millihertz / 1000.0) + " Hz";
+  }
+  throw Error(ExitCode::device, where + ": the board has no sensor like " + project.name() + "'s (sensor in tml.yaml: " +
+                                    std::to_string(want.channels) + " channel(s) at " + std::to_string(want.rate_millihertz / 1000.0) +
+                                    " Hz); its sensors: " + (seen.empty() ? "none" : seen));
 }
 
 void check_config_hash(const proto::Hello& hello, const BuiltFirmware& firmware, const std::string& where) {

@@ -31,6 +31,10 @@ struct BuiltFirmware {
 // tml::Error(invalid_input) with the fix when there is no build or tml.yaml changed since.
 BuiltFirmware built_firmware(const Project& project, const std::string& board);
 
+// The index of the board's sensor that is the project's (kind, format, channels, rate, frame size);
+// throws tml::Error(device) listing the board's sensors when none is.
+std::uint8_t project_sensor_index(const proto::Hello& hello, const Project& project, const std::string& where);
+
 // Checks that HELLO comes from this build (its config hash); throws tml::Error(device) otherwise.
 void check_config_hash(const proto::Hello& hello, const BuiltFirmware& firmware, const std::string& where);
 

@@ -2,6 +2,7 @@
 // files; a real board: its microphone, IMU or camera), a window every --hop-ms. Each result is
 // smoothed (score_smoother.h) and shown as a live line; detections get a line of their own. With
 // --json: one JSON line per window. Ends after --windows windows or at Ctrl-C (exit 0).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -86,7 +87,10 @@ int run_monitor(const Context& ctx, const MonitorArgs& args) {
     std::cerr << "Monitoring " << project.name() << " on the " << b.hello.board << " board: a " << 1000.0 * window_s
               << " ms window every " << hop_ms << " ms (Ctrl-C to stop)\n";
   ClassifyRequest req;
+  req.sensor = project_sensor_index(b.hello, project, args.port.empty() ? b.hello.board : args.port);
   req.take = 2;
+  // The first result needs a whole window of the sensor's time, then one hop each.
+  req.idle_timeout_ms = static_cast<int>(std::max(2000.0, 1000.0 * window_s + hop_ms + 2000.0));
   req.windows = args.windows;
   req.hop_bytes = hop_bytes;
   const ClassifyRun run = classify_on_board(
@@ -119,7 +123,7 @@ int run_monitor(const Context& ctx, const MonitorArgs& args) {
             std::cout << "\r\033[K" << text << std::flush;
             live_line = true;
           } else {
-            std::cout << text << "\n";
+            std::cout << text << "\n" << std::flush;
           }
         }
         return true;

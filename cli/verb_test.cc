@@ -14,6 +14,7 @@
 #include "context.h"
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/interrupt.h"
 #include "deploy/evaluation.h"
 #include "deploy/firmware_build.h"
 #include "model_summary.h"
@@ -78,16 +79,22 @@ int run_test(const Context& ctx, const TestArgs& args) {
   {
     ProgressLine progress(ctx.show_progress());
     ClassifyRequest req;
+    req.sensor = project_sensor_index(b.hello, project, board + " board");
     req.take = 1;
     req.windows = static_cast<std::uint32_t>(windows.size());
     req.hop_bytes = fw.window_bytes;
     req.as_fast_as_possible = true;
     req.send_features = true;
-    classify_on_board(*b.client, req, [&](const WindowResult& w) {
-      device.push_back(w);
-      progress.update("classifying the test split on the " + board + " board", device.size(), windows.size());
-      return true;
-    });
+    const ClassifyRun run = classify_on_board(
+        *b.client, req,
+        [&](const WindowResult& w) {
+          device.push_back(w);
+          progress.update("classifying the test split on the " + board + " board", device.size(), windows.size());
+          return true;
+        },
+        [] { return interrupted(); });
+    if (run.stopped) throw Error(ExitCode::interrupted, "tml test interrupted after " + std::to_string(device.size()) + " of " +
+                                                            std::to_string(windows.size()) + " test samples");
   }
 
   // Stage by stage: features (float32 bytes), then the int8 outputs.
@@ -151,6 +158,10 @@ int run_test(const Context& ctx, const TestArgs& args) {
     doc["memory"]["ram_total_bytes"] = use.ram();
   }
   doc["results"] = results;
+  if (!doc["ok"].get<bool>())
+    doc["error"] = {{"code", static_cast<int>(ExitCode::internal)},
+                    {"message", "host and device disagree on " + std::to_string(device.size() - std::min(features_same, outputs_same)) +
+                                    " test samples (a tml bug: please report it with build/reports/test.json)"}};
   fs::create_directories(project.root / "build" / "reports");
   write_file_atomic(project.root / "build" / "reports" / "test.json", doc.dump(2) + "\n");
 

@@ -1,5 +1,7 @@
 #include "collect/board_classify.h"
 
+#include <chrono>
+
 #include "core/errors.h"
 
 namespace tml {
@@ -13,6 +15,11 @@ Error device_error(const std::string& text) { return Error(ExitCode::device, tex
 ClassifyRun classify_on_board(BoardClient& client, const ClassifyRequest& req,
                               const std::function<bool(const WindowResult&)>& on_window,
                               const std::function<bool()>& cancelled) {
+  // A run whose host vanished without STOP (a killed tml monitor) may still be going on a board
+  // that cannot see connections (a UART): stop it and let its frames drain.
+  client.send(proto::MessageType::stop);
+  while (client.receive(150)) {
+  }
   proto::Classify c;
   c.sensor = req.sensor;
   c.take = req.take;
@@ -40,15 +47,19 @@ ClassifyRun classify_on_board(BoardClient& client, const ClassifyRequest& req,
     stop_sent = true;
     run.stopped = true;
   };
+  using Clock = std::chrono::steady_clock;
+  auto last_frame = Clock::now();
   for (;;) {
     if (!stop_sent && cancelled && cancelled()) stop();
     auto f = client.receive(stop_sent ? 1000 : req.idle_timeout_ms);
     if (!f) {
       if (stop_sent) break;  // STOP sent and no TAKE_END within a second
-      if (cancelled && cancelled()) continue;
+      // Woken early (a signal): only a silence of the whole timeout means the board is gone.
+      if (Clock::now() - last_frame < std::chrono::milliseconds(req.idle_timeout_ms)) continue;
       throw device_error(link + ": the board sent nothing for " + std::to_string(req.idle_timeout_ms) +
                          " ms while classifying (stopped or crashed?)");
     }
+    last_frame = Clock::now();
     check_link();
     switch (f->type()) {
       case proto::MessageType::error: {
@@ -78,9 +89,8 @@ ClassifyRun classify_on_board(BoardClient& client, const ClassifyRequest& req,
         current.tick_hz = r.tick_hz;
         current.device_us = f->header.timestamp_us;
         ++run.windows;
-        const bool more = on_window(current);
+        if (!stop_sent && !on_window(current)) stop();  // results already in flight after STOP are dropped
         current = WindowResult{};
-        if (!more) stop();
         break;
       }
       case proto::MessageType::take_end: {

@@ -72,38 +72,6 @@ void check_firmware(const fs::path& firmware) {
     throw invalid_input(firmware.string(), std::to_string(size) + " B do not fit the Nano 33 BLE's app region (983,040 B)");
 }
 
-// Like find_program, but in SEARCH_PATH when one is given (tests point it at fake tools).
-fs::path find_tool(const std::string& name, const std::string& search_path) {
-  if (search_path.empty()) return find_program(name);
-  std::size_t start = 0;
-  while (start <= search_path.size()) {
-    const std::size_t end = search_path.find(':', start);
-    const fs::path candidate = fs::path(search_path.substr(start, end - start)) / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return {};
-}
-
-// The last few non-blank lines of a tool's output, joined into one line for the error.
-std::string last_lines(const std::string& text, std::size_t count) {
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    line.erase(std::remove(line.begin(), line.end(), '\r'), line.end());
-    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
-    start = end + 1;
-  }
-  std::string out;
-  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
-    out += (out.empty() ? "" : " | ") + lines[i];
-  return out.empty() ? "no output" : out;
-}
-
 struct Uploader {
   fs::path exe;
   bool arduino_cli = false;
@@ -112,8 +80,8 @@ struct Uploader {
 // arduino-cli first (it brings the right bossac); else a bossac that is Arduino's fork: Debian's
 // bossa-cli 1.9.1 does not know the Nano's bootloader (DESIGN.md §5).
 Uploader find_uploader(const std::string& search_path) {
-  if (fs::path cli = find_tool("arduino-cli", search_path); !cli.empty()) return {cli, true};
-  const fs::path bossac = find_tool("bossac", search_path);
+  if (fs::path cli = find_program("arduino-cli", search_path); !cli.empty()) return {cli, true};
+  const fs::path bossac = find_program("bossac", search_path);
   if (bossac.empty())
     throw tool_error("neither arduino-cli nor bossac is on PATH, so the Nano 33 BLE cannot be flashed; " +
                      std::string(kInstallFix));
@@ -191,7 +159,7 @@ void upload(const Uploader& tool, const std::string& port, const fs::path& firmw
                                                        : "") +
                           "double-press the board's reset button and run tml flash again";
   throw tool_error(tool.exe.filename().string() + " " + how + " uploading " + firmware.string() + " to " + port + ": " +
-                   last_lines(r.out + "\n" + r.err, 3) + "; " + fix);
+                   last_lines(r.out + "\n" + r.err, 3, " | ") + "; " + fix);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -130,9 +131,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOpt
   return p.wait();
 }
 
-std::filesystem::path find_program(const std::string& program) {
+std::filesystem::path find_program(const std::string& program, const std::string& search_path) {
   const char* path = std::getenv("PATH");
-  const std::string dirs = path ? path : "/usr/bin:/bin";
+  const std::string dirs = !search_path.empty() ? search_path : path ? path : "/usr/bin:/bin";
   std::size_t start = 0;
   while (start <= dirs.size()) {
     const std::size_t end = dirs.find(':', start);
@@ -142,6 +143,23 @@ std::filesystem::path find_program(const std::string& program) {
     start = end + 1;
   }
   return {};
+}
+
+std::string last_lines(const std::string& text, std::size_t count, const std::string& separator) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    line.erase(std::remove(line.begin(), line.end(), '\r'), line.end());
+    if (line.find_first_not_of(" \t") != std::string::npos) lines.push_back(line);
+    start = end + 1;
+  }
+  std::string out;
+  for (std::size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
+    out += (out.empty() ? "" : separator) + lines[i];
+  return out.empty() ? "no output" : out;
 }
 
 std::string qemu_option_value(const std::string& value) {

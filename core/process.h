@@ -44,8 +44,13 @@ class Process {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessOptions& options = {});
 
-// The program's executable path on PATH (default "/usr/bin:/bin"), or empty when it is not there.
-std::filesystem::path find_program(const std::string& program);
+// The program's executable path in SEARCH_PATH (colon-separated; empty: $PATH, default
+// "/usr/bin:/bin"), or empty when it is not there.
+std::filesystem::path find_program(const std::string& program, const std::string& search_path = "");
+
+// The last COUNT non-blank lines of a tool's output joined by SEPARATOR ("no output" when none):
+// what an error message quotes of a failed tool.
+std::string last_lines(const std::string& text, std::size_t count, const std::string& separator = "\n");
 
 // A value inside a QEMU option list (-semihosting-config arg=..., -serial unix:...): options are
 // comma-separated, so a literal comma is written twice.

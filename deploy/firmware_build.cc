@@ -15,12 +15,6 @@ namespace {
 // The firmware sources are compiled anew for each model: tml knows where its sources are.
 const fs::path kSourceDir = TML_SOURCE_DIR;
 
-std::string last_lines(const std::string& text, int count) {
-  std::size_t pos = text.size();
-  for (int i = 0; i <= count && pos != std::string::npos && pos > 0; ++i) pos = text.rfind('\n', pos - 1);
-  return pos == std::string::npos ? text : text.substr(pos + 1);
-}
-
 void run_tool(const std::vector<std::string>& argv, const std::string& what) {
   const ProcessResult r = run_process(argv);
   if (r.exit_code != 0)

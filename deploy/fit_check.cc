@@ -26,7 +26,7 @@ BoardLimits board_limits(const std::string& board, const ImageUse& use) {
     l.flash = 983'040;
     l.ram = 262'144;
     l.app_flash = kNano33AppFlash + use.other_flash;
-    l.app_ram = kNano33AppRam + use.other_ram;
+    l.app_ram = kNano33AppRam + kNano33HalRam + use.other_ram;
   } else if (board == "qemu-m4") {
     l.flash = 4 * 1024 * 1024;
     l.ram = 4 * 1024 * 1024;

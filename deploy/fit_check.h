@@ -26,6 +26,9 @@ struct BoardLimits {
 
 inline constexpr std::int64_t kNano33AppFlash = 160 * 1024;  // Mbed OS + Arduino core (estimate)
 inline constexpr std::int64_t kNano33AppRam = 64 * 1024;
+// The Nano HAL's own buffers (boards/nano33ble/hal_nano33ble.cpp: 16 KiB microphone ring, 2 KiB
+// IMU ring, one 160 x 120 RGB565 camera frame), not in the qemu-m4 map the check reads.
+inline constexpr std::int64_t kNano33HalRam = 16384 + 2048 + 160 * 120 * 2;
 
 // "qemu-m4" (4 MiB code, 4 MiB RAM; app = the measured runner), "host" (no limit), "nano33ble"
 // (983,040 B application flash, 262,144 B RAM, DESIGN.md §4). USE: the qemu-m4 image's link map.

@@ -39,12 +39,15 @@ normal, imbalance, bearing_fault; 80 takes per label)
                    radial and rotating: x = A1 cos(theta + p), y = a A1 sin(theta + p), z = 0.1 A1 cos
                    normal: u ~ U(0.005, 0.03) (residual unbalance after balancing)
                    imbalance: u ~ U(0.08, 0.35) (an added or lost mass)
-      2x           misalignment / looseness, A2 ~ U(0.003, 0.012) g (imbalance: U(0.005, 0.02))
+      2x           residual misalignment / looseness, A2 ~ U(0.003, 0.012) g (imbalance: U(0.005, 0.02))
       blade pass   a fan with n_b ~ {5, 6, 7} blades: A ~ U(0.002, 0.01) g at n_b f_r, mostly axial (z)
       electrical   magnetic pull at twice the 50 Hz mains: 100 Hz, U(0.001, 0.005) g
       machine      broadband: white noise low-passed at ~150 Hz, 0.003-0.008 g rms
       sensor       zero-g offset U(-0.03, 0.03) g per axis, white noise 0.004 g rms per axis (roughly
                    the LSM9DS1's noise at this bandwidth), quantised to 0.122 mg per count (+-4 g)
+    misalignment = normal plus a misaligned coupling: 2x radial M2 = U(0.04, 0.15) (f_r/30)^2 g (larger
+        than 1x), 3x at 0.2-0.4 M2, and axial (z) vibration at 2x (0.5-1 M2) and 1x (0.3-0.8 M2), as
+        angular misalignment shows.
     bearing_fault = normal plus an outer-race defect: the rolling elements strike the defect at
         BPFO = (n/2) f_r (1 - (d/D) cos(phi)), n = 9 balls, d/D = 0.3, contact angle phi = 0
              = 3.15 f_r (63-126 Hz),
@@ -206,6 +209,16 @@ def simulate_take(rng, label):
     acc[:, 0] += a2 * np.cos(2 * theta + p2)
     acc[:, 1] += aniso * a2 * np.sin(2 * theta + p2)
     acc[:, 2] += 0.3 * a2 * np.cos(2 * theta + rng.uniform(0, 2 * np.pi))
+    if label == "misalignment":
+        # A misaligned coupling bends the shaft twice per turn: a strong 2x (larger than 1x), some
+        # 3x, and (angular misalignment) axial vibration at 1x and 2x.
+        m2 = rng.uniform(0.04, 0.15) * (f_r / 30.0) ** 2
+        pm = rng.uniform(0, 2 * np.pi, size=4)
+        acc[:, 0] += m2 * np.cos(2 * theta + pm[0])
+        acc[:, 1] += aniso * m2 * np.sin(2 * theta + pm[0])
+        acc[:, 0] += rng.uniform(0.2, 0.4) * m2 * np.cos(3 * theta + pm[1])
+        acc[:, 2] += rng.uniform(0.5, 1.0) * m2 * np.cos(2 * theta + pm[2])
+        acc[:, 2] += rng.uniform(0.3, 0.8) * m2 * np.cos(theta + pm[3])
     # Blade pass of the cooling fan, mostly axial.
     blades, ab = int(rng.integers(5, 8)), rng.uniform(0.002, 0.01)
     pb = rng.uniform(0, 2 * np.pi, size=3)
@@ -250,7 +263,7 @@ def simulate_take(rng, label):
 
 def maintenance(out, shared, seed, scale):
     rng = np.random.default_rng(seed)
-    for label in ("normal", "imbalance", "bearing_fault"):
+    for label in ("normal", "imbalance", "bearing_fault", "misalignment"):
         d = os.path.join(out, label)
         os.makedirs(d, exist_ok=True)
         for i in range(scaled(80, scale)):

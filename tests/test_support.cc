@@ -68,4 +68,24 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+std::string heap_symbols_in_link_map(const std::string& map, std::size_t* tokens) {
+  std::istringstream words(map);
+  std::string w, found;
+  const std::vector<std::string> heap = {"malloc", "_malloc_r", "calloc", "_calloc_r", "realloc", "_realloc_r",
+                                         "free", "_free_r", "_sbrk", "_sbrk_r", "sbrk", "_Znwj", "_Znaj",
+                                         "_ZdlPv", "_ZdaPv", "_ZdlPvj", "__malloc_lock"};
+  std::size_t count = 0;
+  while (words >> w) {
+    ++count;
+    // Symbols appear as words; archive members as lib_a-mallocr.o etc. inside paths.
+    for (const std::string& h : heap)
+      if (w == h || w == "(" + h + ")") found += " " + w;
+    if (w.find("mallocr.o") != std::string::npos || w.find("freer.o") != std::string::npos ||
+        w.find("sbrkr.o") != std::string::npos || w.find("new_op") != std::string::npos)
+      found += " " + w;
+  }
+  if (tokens != nullptr) *tokens = count;
+  return found;
+}
+
 }  // namespace tml::test

@@ -38,4 +38,9 @@ std::string read_text(const std::filesystem::path& file);
 // Lines of a text, without the newline characters; a last line without '\n' is still returned.
 std::vector<std::string> lines_of(const std::string& text);
 
+// The heap allocator symbols (malloc, free, sbrk, operator new/delete, ...) and allocator archive
+// members a GNU ld link map mentions, space-separated; "" for firmware that links no heap.
+// *tokens: the words read (a real map has many).
+std::string heap_symbols_in_link_map(const std::string& map, std::size_t* tokens = nullptr);
+
 }  // namespace tml::test

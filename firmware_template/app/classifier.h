@@ -5,12 +5,18 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "protocol/messages.h"
+
 namespace tml::app {
 
 class Classifier {
  public:
   // The first 8 bytes of the project's config hash the model was built from (HELLO).
   virtual const std::uint8_t* config_hash() const = 0;
+  // The kind of sensor the model's preprocessing expects.
+  virtual proto::SensorKind sensor_kind() const = 0;
+  // The output tensor's size in bytes (what RESULT carries).
+  virtual std::size_t output_bytes() const = 0;
   // One raw window as the sensor delivers it (int16 PCM, a camera frame, float32 IMU samples).
   virtual std::uint32_t window_bytes() const = 0;
   virtual std::uint8_t* window() = 0;

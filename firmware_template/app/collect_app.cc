@@ -142,6 +142,16 @@ void CollectApp::on_classify(const std::uint8_t* payload, std::size_t n) {
     send_error(ErrorCode::bad_payload, m.c_str());
     return;
   }
+  if (c.sensor < hal::sensor_count() && hal::sensor_info(c.sensor).descriptor.kind != classifier_->sensor_kind()) {
+    Message m;
+    m.add("sensor ").add_u32(c.sensor).add(" is not the kind of sensor the model was built for");
+    send_error(ErrorCode::bad_payload, m.c_str());
+    return;
+  }
+  if (proto::kResultFixedSize + classifier_->output_bytes() > hal::max_payload()) {
+    send_error(ErrorCode::bad_payload, "the model's output does not fit one RESULT frame (max_payload)");
+    return;
+  }
   const std::uint32_t window = classifier_->window_bytes();
   if (c.hop_bytes > window) {
     Message m;
@@ -250,6 +260,8 @@ bool CollectApp::step_take(std::uint64_t now, std::uint32_t* wait_us) {
     if (t.length != 0 && lost > t.length - t.position) lost = t.length - t.position;
     t.dropped += lost;
     t.position += lost;
+    // A window never spans lost samples: it starts again after the gap.
+    if (lost > 0 && t.classify) t.fill = 0;
   }
   if (t.length != 0 && t.position >= t.length) {
     finish_take();
@@ -376,11 +388,7 @@ void CollectApp::send_window_result(std::uint32_t features_ticks, std::uint32_t 
   r.features_ticks = features_ticks;
   r.inference_ticks = inference_ticks;
   r.tick_hz = hal::cost_ticks_per_second();
-  const std::size_t head = proto::encode_result_header(r, payload_, sizeof payload_);
-  if (head == 0 || head + count > hal::max_payload()) {
-    send_error(ErrorCode::sensor_failed, "the model's output does not fit one RESULT frame");
-    return;
-  }
+  const std::size_t head = proto::encode_result_header(r, payload_, sizeof payload_);  // fits: on_classify checked
   std::memcpy(payload_ + head, outputs, count);
   send_frame(MessageType::result, payload_, head + count);
 }

@@ -27,6 +27,15 @@ ModelClassifier::ModelClassifier() {
   }
 }
 
+// tml_features::kKind: 0 audio, 1 camera, 2 IMU.
+proto::SensorKind ModelClassifier::sensor_kind() const {
+  return tml_features::kKind == 0 ? proto::SensorKind::audio
+         : tml_features::kKind == 1 ? proto::SensorKind::camera
+                                    : proto::SensorKind::imu;
+}
+
+std::size_t ModelClassifier::output_bytes() const { return tml_model::kOutputElements * sizeof(tml_model::OutputType); }
+
 std::uint32_t ModelClassifier::window_bytes() const { return static_cast<std::uint32_t>(tml_features::kWindowBytes); }
 std::uint8_t* ModelClassifier::window() { return raw_window(); }
 

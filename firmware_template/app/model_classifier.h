@@ -9,6 +9,8 @@ class ModelClassifier final : public Classifier {
  public:
   ModelClassifier();
   const std::uint8_t* config_hash() const override { return hash_; }
+  proto::SensorKind sensor_kind() const override;
+  std::size_t output_bytes() const override;
   std::uint32_t window_bytes() const override;
   std::uint8_t* window() override;
   bool run(std::uint32_t* features_ticks, std::uint32_t* inference_ticks) override;

@@ -64,8 +64,14 @@ TEST(Cli, TestMonitorAndNanoFlashNeedABuildFirst) {
   expect_refused({"monitor", "--hop-ms", "-5"}, project, 2, "hop-ms");
   expect_refused({"flash", "--board", "nano33ble"}, project, 2, "no compiled firmware for the Nano 33 BLE");
   // A firmware file but no board on this machine: the real serial ports are searched (libserialport).
+  // No upload tool on PATH, so a Nano that happens to be attached is never flashed with this file.
   write_file_atomic(project / "app.bin", std::string(4096, '\x5a'));
-  expect_refused({"flash", "--board", "nano33ble", "--firmware", "app.bin"}, project, 3, "no Nano 33 BLE found");
+  test::TempDir no_tools;
+  const ProcessResult r = run_process({test::tml_binary().string(), "flash", "--board", "nano33ble", "--firmware", "app.bin"},
+                                      {.cwd = project, .env = {{"PATH", no_tools.path().string()}}});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(test::lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("no Nano 33 BLE found"), std::string::npos) << r.err;
 }
 
 TEST(Cli, NewAndConfigForEveryTemplate) {

@@ -724,22 +724,8 @@ TEST(FirmwareQemu, LinkMapHasNoHeapSymbols) {
   REQUIRE_BUILT(TML_COLLECT_MAP);
   const std::string map = read_text(TML_COLLECT_MAP);
   ASSERT_NE(map.find("Reset_Handler"), std::string::npos) << "not a link map of collect.elf";
-  std::istringstream words(map);
-  std::string w, found;
-  const std::vector<std::string> heap = {"malloc", "_malloc_r", "calloc", "_calloc_r", "realloc", "_realloc_r",
-                                         "free", "_free_r", "_sbrk", "_sbrk_r", "sbrk", "_Znwj", "_Znaj",
-                                         "_ZdlPv", "_ZdaPv", "_ZdlPvj", "__malloc_lock"};
   std::size_t tokens = 0;
-  while (words >> w) {
-    ++tokens;
-    // Symbols appear as words; archive members as lib_a-mallocr.o etc. inside paths.
-    for (const std::string& h : heap) {
-      if (w == h || w == "(" + h + ")") found += " " + w;
-    }
-    if (w.find("mallocr.o") != std::string::npos || w.find("freer.o") != std::string::npos ||
-        w.find("sbrkr.o") != std::string::npos || w.find("new_op") != std::string::npos)
-      found += " " + w;
-  }
+  const std::string found = test::heap_symbols_in_link_map(map, &tokens);
   EXPECT_GT(tokens, 100u);
   EXPECT_EQ(found, "");
 }
