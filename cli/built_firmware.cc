@@ -101,9 +101,10 @@ LabelledFiles test_split(const Project& project) {
   return out;
 }
 
-FlashedBoard flash_app(const Project& project, const BuiltFirmware& firmware, const ReplaySensor& replay) {
+FlashedBoard flash_app(const Project& project, const BuiltFirmware& firmware, const ReplaySensor& replay,
+                       bool real_time) {
   FlashedBoard b;
-  b.state = start_emulated_board(project, firmware.board, replay, firmware.app);
+  b.state = start_emulated_board(project, firmware.board, replay, firmware.app, real_time);
   b.link = connect_socket(b.state.socket, 2000);
   b.client = std::make_unique<BoardClient>(*b.link);
   b.hello = b.client->hello();

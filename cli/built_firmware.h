@@ -55,7 +55,10 @@ struct FlashedBoard {
   std::unique_ptr<Link> link;
   std::unique_ptr<BoardClient> client;
 };
-FlashedBoard flash_app(const Project& project, const BuiltFirmware& firmware, const ReplaySensor& replay);
+// REAL_TIME: the sensor plays at its real pace (tml flash, for tml monitor), else as fast as the
+// emulator computes (tml test).
+FlashedBoard flash_app(const Project& project, const BuiltFirmware& firmware, const ReplaySensor& replay,
+                       bool real_time = false);
 // Connects to the project's running board and checks it runs this build's app.
 FlashedBoard connect_app(const Project& project, const BuiltFirmware& firmware);
 

@@ -94,7 +94,7 @@ Verb add_flash_verb(CLI::App& tml, Context& ctx) {
               if (files.empty()) files = test_split(project).files;  // something to classify
               if (files.empty()) throw invalid_input("--replay", "the test split is empty: give the files the board's sensor replays");
               const ReplaySensor replay = prepare_replay(project, files, project.root / ".tml" / "replay");
-              const FlashedBoard b = flash_app(project, fw, replay);
+              const FlashedBoard b = flash_app(project, fw, replay, /*real_time=*/true);
               json doc{{"ok", true}, {"firmware", "app"}, {"image", fw.app.string()}, {"config_hash", fw.config_hash},
                        {"board", b.state.to_json()}, {"hello", hello_json(b.hello)}};
               ctx.print(doc, [&](std::ostream& out) {

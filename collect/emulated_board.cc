@@ -255,7 +255,7 @@ double instructions_per_tick(const std::string& board, std::uint32_t tick_hz) {
 }
 
 BoardState start_emulated_board(const Project& project, const std::string& board, const ReplaySensor& replay,
-                                const fs::path& firmware) {
+                                const fs::path& firmware, bool real_time) {
   if (board != "qemu-m4" && board != "host")
     throw invalid_input("--board " + board, "emulated boards are qemu-m4 and host");
   if (!firmware.empty() && !fs::is_regular_file(firmware))
@@ -285,7 +285,7 @@ BoardState start_emulated_board(const Project& project, const std::string& board
             "enable=on,target=native,arg=firmware,arg=--sensor,arg=" + qemu_option_value(spec), "-kernel", s.firmware};
     if (!firmware.empty()) {  // the board app: a realistic clock, instructions counted exactly
       argv.push_back("-icount");
-      argv.push_back("shift=" + std::to_string(kQemuIcountShift));
+      argv.push_back("shift=" + std::to_string(kQemuIcountShift) + (real_time ? ",align=on" : ""));
     }
   }
   s.pid = spawn_detached(argv, s.log);

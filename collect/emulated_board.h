@@ -61,9 +61,12 @@ std::filesystem::path collection_firmware(const std::string& board);
 
 // Starts the board in the background, waits until its socket answers HELLO, records it. Stops a
 // board already recorded for the project first. FIRMWARE: the image to run (a project's board app,
-// tml_app), or empty for the collection firmware.
+// tml_app), or empty for the collection firmware. REAL_TIME (qemu-m4 board app): QEMU keeps the
+// virtual clock from running ahead of the wall clock (-icount align=on), so a replayed sensor
+// plays at its real pace for tml monitor; without it the board computes as fast as QEMU can
+// (tml test).
 BoardState start_emulated_board(const Project& project, const std::string& board, const ReplaySensor& replay,
-                                const std::filesystem::path& firmware = {});
+                                const std::filesystem::path& firmware = {}, bool real_time = false);
 
 // qemu-m4 runs a project's board app under `-icount shift=4`: one instruction per 16 ns of virtual
 // time (62.5 MIPS, about the Nano 33 BLE's 64 MHz Cortex-M4F), so the board's clock and the
