@@ -263,7 +263,7 @@ int run_build(const Context& ctx, const BuildArgs& args) {
     write_file_atomic(build / "report.json", report.dump(2) + "\n");
     if (!fit.fits()) {
       throw Error(ExitCode::invalid_input, "the model does not fit " + board + ": " + fit.overflow() +
-                                               "; see build/report.json (firmware.fit_report) and use a smaller model");
+                                               "; build/report.json (firmware.fit_report) shows what takes the space: a smaller model, input or camera frame helps");
     }
     stages["firmware"] = firmware_inputs;
     save_stages();
