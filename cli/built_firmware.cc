@@ -1,11 +1,11 @@
 #include "built_firmware.h"
 
-#include <cstdio>
 #include <regex>
 #include <set>
 
-#include "core/dataset_store.h"
+#include "board_output.h"
 #include "core/atomic_file.h"
+#include "core/dataset_store.h"
 #include "core/errors.h"
 #include "core/sha256.h"
 #include "deploy/firmware_build.h"
@@ -72,16 +72,11 @@ std::uint8_t project_sensor_index(const proto::Hello& hello, const Project& proj
                                     " Hz); its sensors: " + (seen.empty() ? "none" : seen));
 }
 
-void check_config_hash(const proto::Hello& hello, const BuiltFirmware& firmware, const std::string& where) {
-  std::string hex;
-  for (std::uint8_t b : hello.config_hash) {
-    char two[3];
-    std::snprintf(two, sizeof two, "%02x", b);
-    hex += two;
-  }
-  if (hex != firmware.config_hash)
-    throw Error(ExitCode::device, where + ": the board runs firmware of config " + hex + ", this build is " +
-                                      firmware.config_hash + "; run `tml flash`");
+void check_config_hash(const proto::Hello& hello, const std::string& expected, const std::string& where,
+                       const std::string& fix) {
+  const std::string hex = hello_json(hello)["config_hash"].get<std::string>();
+  if (hex != expected)
+    throw Error(ExitCode::device, where + ": the board runs firmware of config " + hex + ", this build is " + expected + "; " + fix);
 }
 
 LabelledFiles test_split(const Project& project) {
@@ -108,7 +103,7 @@ FlashedBoard flash_app(const Project& project, const BuiltFirmware& firmware, co
   b.link = connect_socket(b.state.socket, 2000);
   b.client = std::make_unique<BoardClient>(*b.link);
   b.hello = b.client->hello();
-  check_config_hash(b.hello, firmware, firmware.board + " board");
+  check_config_hash(b.hello, firmware.config_hash, firmware.board + " board");
   return b;
 }
 
@@ -120,7 +115,7 @@ FlashedBoard connect_app(const Project& project, const BuiltFirmware& firmware) 
   b.link = connect_socket(b.state.socket, 2000);
   b.client = std::make_unique<BoardClient>(*b.link);
   b.hello = b.client->hello();
-  check_config_hash(b.hello, firmware, b.state.board + " board (" + b.state.socket + ")");
+  check_config_hash(b.hello, firmware.config_hash, b.state.board + " board (" + b.state.socket + ")");
   return b;
 }
 

@@ -35,8 +35,10 @@ BuiltFirmware built_firmware(const Project& project, const std::string& board);
 // throws tml::Error(device) listing the board's sensors when none is.
 std::uint8_t project_sensor_index(const proto::Hello& hello, const Project& project, const std::string& where);
 
-// Checks that HELLO comes from this build (its config hash); throws tml::Error(device) otherwise.
-void check_config_hash(const proto::Hello& hello, const BuiltFirmware& firmware, const std::string& where);
+// Checks that HELLO carries EXPECTED (16 hex digits: the build's config hash); throws
+// tml::Error(device) naming WHERE and FIX otherwise.
+void check_config_hash(const proto::Hello& hello, const std::string& expected, const std::string& where,
+                       const std::string& fix = "run `tml flash`");
 
 // The test split's files (absolute) and their label indices, in manifest order.
 struct LabelledFiles {

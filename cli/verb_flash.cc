@@ -53,9 +53,7 @@ int flash_nano(const Context& ctx, const Project& project, const FlashArgs& args
   if (args.firmware.empty()) {
     const json report = json::parse(read_file_text(project.root / "build" / "report.json"), nullptr, false);
     const std::string want = report.is_object() && report.contains("quantize") ? report["quantize"].value("config_hash", "") : "";
-    if (doc["hello"]["config_hash"] != want)
-      throw Error(ExitCode::device, r.port + ": the board reports config " + doc["hello"]["config_hash"].get<std::string>() +
-                                        " after the upload, the build is " + want + "; run `tml build` and flash again");
+    check_config_hash(hello, want, r.port + " after the upload", "run `tml build` and flash again");
   }
   ctx.print(doc, [&](std::ostream& out) {
     out << "Flashed " << bin.filename().string() << " onto the Nano 33 BLE with " << r.uploader.filename().string()

@@ -57,7 +57,7 @@ int run_monitor(const Context& ctx, const MonitorArgs& args) {
     b.link = open_serial(args.port);
     b.client = std::make_unique<BoardClient>(*b.link);
     b.hello = b.client->hello();
-    check_config_hash(b.hello, fw, args.port);
+    check_config_hash(b.hello, fw.config_hash, args.port);
   } else {
     b = connect_app(project, fw);
   }

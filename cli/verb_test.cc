@@ -37,12 +37,6 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-std::vector<int> predictions(const std::vector<std::vector<std::uint8_t>>& outputs) {
-  std::vector<int> p;
-  for (const auto& o : outputs) p.push_back(deploy::argmax(reinterpret_cast<const std::int8_t*>(o.data()), o.size()));
-  return p;
-}
-
 int run_test(const Context& ctx, const TestArgs& args) {
   Project project = load_project(".");
   const std::string board = args.board.empty() ? project.config["target"].value("board", "qemu-m4") : args.board;
@@ -99,7 +93,7 @@ int run_test(const Context& ctx, const TestArgs& args) {
 
   // Stage by stage: features (float32 bytes), then the int8 outputs.
   std::size_t features_same = 0, outputs_same = 0;
-  std::vector<std::vector<std::uint8_t>> device_outputs;
+  std::vector<int> predicted_labels;
   json mismatches = json::array(), results = json::array();
   std::vector<double> feature_instr, inference_instr, feature_ms, inference_ms;
   for (std::size_t i = 0; i < device.size(); ++i) {
@@ -109,8 +103,8 @@ int run_test(const Context& ctx, const TestArgs& args) {
     outputs_same += o_same;
     if ((!f_same || !o_same) && mismatches.size() < 20)
       mismatches.push_back({{"sample", split.files[i].string()}, {"features_identical", f_same}, {"outputs_identical", o_same}});
-    device_outputs.push_back(device[i].outputs);
     const int predicted = deploy::argmax(reinterpret_cast<const std::int8_t*>(device[i].outputs.data()), device[i].outputs.size());
+    predicted_labels.push_back(predicted);
     results.push_back({{"file", fs::relative(split.files[i], project.root).string()},
                        {"truth", labels[static_cast<std::size_t>(split.labels[i])]},
                        {"predicted", labels[static_cast<std::size_t>(predicted)]},
@@ -126,7 +120,7 @@ int run_test(const Context& ctx, const TestArgs& args) {
     }
   }
   const int classes = static_cast<int>(labels.size());
-  const deploy::Evaluation on_device = deploy::evaluate(split.labels, predictions(device_outputs), classes);
+  const deploy::Evaluation on_device = deploy::evaluate(split.labels, predicted_labels, classes);
   const double host_int8 = fw.report["quantize"]["int8"].value("accuracy", 0.0);
   const double n = static_cast<double>(device.size());
 

@@ -38,50 +38,42 @@ using tml::hal::timer_now;
 constexpr std::size_t kInputBytes = tml_model::kInputElements * sizeof(tml_model::InputType);
 constexpr std::size_t kOutputBytes = tml_model::kOutputElements * sizeof(tml_model::OutputType);
 
-bool read_input(const char* path) {
+// Reads exactly BYTES from PATH into DST (a longer or shorter file is an error).
+bool read_exact(const char* path, void* dst, std::size_t bytes) {
   std::FILE* f = std::fopen(path, "rb");
   if (f == nullptr) {
     std::printf("cannot open input %s\n", path);
     return false;
   }
-  const std::size_t n = std::fread(tml_model::input(), 1, kInputBytes, f);
+  const std::size_t n = std::fread(dst, 1, bytes, f);
   unsigned char extra = 0;
   const bool longer = std::fread(&extra, 1, 1, f) == 1;
   std::fclose(f);
-  if (n != kInputBytes || longer) {
-    std::printf("input %s: expected exactly %u bytes\n", path, static_cast<unsigned>(kInputBytes));
+  if (n != bytes || longer) {
+    std::printf("input %s: expected exactly %u bytes\n", path, static_cast<unsigned>(bytes));
     return false;
   }
   return true;
 }
 
-bool write_output(const char* path) {
+bool write_bytes(const char* path, const void* src, std::size_t bytes) {
   std::FILE* f = std::fopen(path, "wb");
   if (f == nullptr) {
-    std::printf("cannot create output %s\n", path);
+    std::printf("cannot create %s\n", path);
     return false;
   }
-  const bool ok = std::fwrite(tml_model::output(), 1, kOutputBytes, f) == kOutputBytes;
+  const bool ok = std::fwrite(src, 1, bytes, f) == bytes;
   return std::fclose(f) == 0 && ok;
 }
+
+bool read_input(const char* path) { return read_exact(path, tml_model::input(), kInputBytes); }
+bool write_output(const char* path) { return write_bytes(path, tml_model::output(), kOutputBytes); }
 
 #ifdef TML_RUNNER_HAS_FEATURES
 // INPUT is one raw window (tml_features::kWindowBytes) -> features -> the model's int8 input, as
 // on the board (app/model_pipeline.h).
 bool read_raw_input(const char* path) {
-  std::FILE* f = std::fopen(path, "rb");
-  if (f == nullptr) {
-    std::printf("cannot open input %s\n", path);
-    return false;
-  }
-  const std::size_t n = std::fread(tml::app::raw_window(), 1, tml_features::kWindowBytes, f);
-  unsigned char extra = 0;
-  const bool longer = std::fread(&extra, 1, 1, f) == 1;
-  std::fclose(f);
-  if (n != tml_features::kWindowBytes || longer) {
-    std::printf("input %s: expected exactly %u bytes (one window)\n", path, static_cast<unsigned>(tml_features::kWindowBytes));
-    return false;
-  }
+  if (!read_exact(path, tml::app::raw_window(), tml_features::kWindowBytes)) return false;
   const std::uint32_t t0 = timer_now();
   if (!tml::app::prepare_model_input()) {
     std::printf("input %s: the preprocessing failed\n", path);
@@ -92,14 +84,7 @@ bool read_raw_input(const char* path) {
 }
 
 bool write_features(const char* path) {
-  std::FILE* f = std::fopen(path, "wb");
-  if (f == nullptr) {
-    std::printf("cannot create features %s\n", path);
-    return false;
-  }
-  const std::size_t n = tml_model::kInputElements * sizeof(float);
-  const bool ok = std::fwrite(tml::app::window_features(), 1, n, f) == n;
-  return std::fclose(f) == 0 && ok;
+  return write_bytes(path, tml::app::window_features(), tml_model::kInputElements * sizeof(float));
 }
 #else
 bool read_raw_input(const char* path) {
